@@ -1,0 +1,33 @@
+"""cevns: coherent elastic neutrino-nucleus scattering (CEvNS) with non-standard interactions.
+
+Rates for stopped-pion and reactor sources on isotope-mixture targets, exact
+response kernels (the rate is a quadratic form in the NSI couplings), and
+Bayesian fits. Reproduces Dent et al., arXiv:1711.03521.
+"""
+
+from .config import ScenarioConfig, builtin_scenarios, load_config
+from .errors import ConfigError
+from .experiment import Experiment, PhysicsOptions, ResponseKernels
+from .physics.couplings import NSI_NAMES
+from .physics.flavors import Flavor
+from .scenario import Scenario
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "NSI_NAMES",
+    "ConfigError",
+    "Experiment",
+    "Flavor",
+    "PhysicsOptions",
+    "ResponseKernels",
+    "Scenario",
+    "ScenarioConfig",
+    "__version__",
+    "builtin_scenarios",
+    "load_config",
+]
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

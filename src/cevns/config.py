@@ -1,0 +1,337 @@
+"""Scenario configuration: TOML files validated by a closed pydantic schema (SPEC S8).
+
+A scenario file describes sources, experiments, physics options and (for
+fits) the free parameters. Built-in scenarios live in ``cevns/scenarios``;
+wherever a scenario name is accepted, a path to a TOML file is accepted too.
+
+A file may start from other scenarios with ``base = "NAME_OR_PATH"`` (or a
+list of them, merged in order): its tables are merged key by key into the
+base, and entries of ``experiments`` are merged into the base's entries of the
+same ``name`` (new names are appended).
+
+Every model has ``extra="forbid"``; validation errors are re-raised as one
+:class:`~cevns.errors.ConfigError` naming the field (pyhf-style).
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from . import units
+from .errors import ConfigError
+from .physics.couplings import UnknownCouplingError, canonical_nsi_name
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PhysicsConfig(_Model):
+    sin2_theta_w: float = Field(units.SIN2_THETA_W_LOW_ENERGY, gt=0, lt=1)
+    kinematics: Literal["standard", "paper"] = "standard"
+    form_factor: Literal["helm", "klein-nystrand", "none"] = "helm"
+
+
+class StoppedPionConfig(_Model):
+    """Stopped-pion source: give ``flux_per_flavor_cm2_s`` or the beam inputs."""
+
+    type: Literal["stopped-pion"]
+    flux_per_flavor_cm2_s: PositiveFloat | None = None
+    protons_on_target: PositiveFloat | None = None
+    nu_per_proton: PositiveFloat = 0.08
+    distance_m: PositiveFloat | None = None
+    live_time_days: PositiveFloat | None = None
+    normalization_uncertainty: NonNegativeFloat = 0.10
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_normalization(self) -> StoppedPionConfig:
+        beam = (self.protons_on_target, self.distance_m, self.live_time_days)
+        if self.flux_per_flavor_cm2_s is None and any(v is None for v in beam):
+            raise ValueError(
+                "give flux_per_flavor_cm2_s, or protons_on_target + distance_m + live_time_days"
+            )
+        if self.flux_per_flavor_cm2_s is not None and any(v is not None for v in beam):
+            raise ValueError("give either flux_per_flavor_cm2_s or the beam inputs, not both")
+        return self
+
+
+class ReactorConfig(_Model):
+    """Reactor source: give ``total_flux_cm2_s`` or ``thermal_power_MW`` + ``distance_m``."""
+
+    type: Literal["reactor"]
+    total_flux_cm2_s: PositiveFloat | None = None
+    thermal_power_MW: PositiveFloat | None = None
+    distance_m: PositiveFloat | None = None
+    spectrum: Literal["huber-mueller", "vogel-engel"] = "huber-mueller"
+    fission_fractions: dict[Literal["U235", "U238", "Pu239", "Pu241"], NonNegativeFloat] | None = None
+    normalization_uncertainty: NonNegativeFloat = 0.02
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_normalization(self) -> ReactorConfig:
+        power = (self.thermal_power_MW, self.distance_m)
+        if self.total_flux_cm2_s is None and any(v is None for v in power):
+            raise ValueError("give total_flux_cm2_s, or thermal_power_MW + distance_m")
+        if self.total_flux_cm2_s is not None and any(v is not None for v in power):
+            raise ValueError("give either total_flux_cm2_s or thermal_power_MW + distance_m, not both")
+        if self.fission_fractions is not None and sum(self.fission_fractions.values()) <= 0:
+            raise ValueError("fission_fractions must have a positive sum")
+        return self
+
+
+SourceConfig = Annotated[StoppedPionConfig | ReactorConfig, Field(discriminator="type")]
+
+
+class Coherent2017EfficiencyConfig(_Model):
+    """COHERENT 2017 CsI acceptance (arXiv:1708.01294, data release arXiv:1804.09459)."""
+
+    model: Literal["coherent-2017"]
+    quenching_factor: PositiveFloat = 0.0878
+    light_yield_pe_per_keVee: PositiveFloat = 13.348
+    amplitude: PositiveFloat = 0.6655
+    steepness_per_pe: PositiveFloat = 0.4942
+    midpoint_pe: float = 10.8507
+
+
+class TabulatedEfficiencyConfig(_Model):
+    model: Literal["table"]
+    recoil_keV: list[NonNegativeFloat]
+    efficiency: list[Annotated[float, Field(ge=0, le=1)]]
+
+    @model_validator(mode="after")
+    def _same_length(self) -> TabulatedEfficiencyConfig:
+        if len(self.recoil_keV) != len(self.efficiency) or len(self.recoil_keV) < 2:
+            raise ValueError("recoil_keV and efficiency need the same length (>= 2)")
+        if any(b <= a for a, b in zip(self.recoil_keV, self.recoil_keV[1:])):
+            raise ValueError("recoil_keV must increase")
+        return self
+
+
+EfficiencyConfig = Annotated[Coherent2017EfficiencyConfig | TabulatedEfficiencyConfig, Field(discriminator="model")]
+
+
+class ObservedConfig(_Model):
+    """Observed data of an experiment (instead of the Asimov set).
+
+    Either ``counts`` (total observed counts per bin), or a published
+    background-subtracted ``signal`` with its ``signal_error`` (single bin):
+    then the background that enters the Poisson likelihood is the one that
+    reproduces the published error (see docs/physics.md, "COHERENT data").
+    """
+
+    counts: list[NonNegativeFloat] | None = None
+    signal: NonNegativeFloat | None = None
+    signal_error: PositiveFloat | None = None
+    reference: str = ""
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ObservedConfig:
+        if (self.counts is None) == (self.signal is None):
+            raise ValueError("give either counts or signal + signal_error")
+        if self.signal is not None and self.signal_error is None:
+            raise ValueError("signal needs signal_error")
+        if self.signal is not None and self.signal_error**2 < self.signal:
+            raise ValueError("signal_error^2 must be >= signal (Poisson error of the signal alone)")
+        return self
+
+
+class ExperimentConfig(_Model):
+    name: str
+    target: str
+    source: str
+    exposure_kg_day: PositiveFloat
+    threshold_keV: PositiveFloat
+    window_max_keV: PositiveFloat
+    bins: int = Field(10, ge=1)
+    binning: Literal["linear", "log"] = "linear"
+    background_per_kg_day_keV: NonNegativeFloat = 0.0
+    background_uncertainty: NonNegativeFloat = 0.0
+    efficiency: EfficiencyConfig | None = None
+    observed: ObservedConfig | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _window(self) -> ExperimentConfig:
+        if self.window_max_keV <= self.threshold_keV:
+            raise ValueError(
+                f"window_max_keV ({self.window_max_keV}) must be above threshold_keV ({self.threshold_keV})"
+            )
+        if self.observed is not None and self.observed.counts is not None and len(self.observed.counts) != self.bins:
+            raise ValueError(f"observed.counts has {len(self.observed.counts)} entries for {self.bins} bins")
+        if self.observed is not None and self.observed.signal is not None and self.bins != 1:
+            raise ValueError("observed.signal (published excess) needs bins = 1")
+        return self
+
+
+class FitConfig(_Model):
+    """Free parameters and data of a fit (SPEC S4)."""
+
+    free: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    fixed: dict[str, float] = Field(default_factory=dict)
+    data: Literal["asimov", "observed"] = "asimov"
+    nuisances: Literal["marginalized", "sampled"] = "marginalized"
+
+    @field_validator("free", "fixed", mode="before")
+    @classmethod
+    def _canonical_names(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        out = {}
+        for name, item in value.items():
+            try:
+                out[canonical_nsi_name(name)] = item
+            except UnknownCouplingError as err:
+                raise ValueError(str(err)) from None
+        return out
+
+    @field_validator("free")
+    @classmethod
+    def _ranges(cls, value: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for name, (lo, hi) in value.items():
+            if not hi > lo:
+                raise ValueError(f"prior range of {name} is empty or inverted: [{lo}, {hi}]; give [low, high] with low < high")
+        return value
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> FitConfig:
+        both = set(self.free) & set(self.fixed)
+        if both:
+            raise ValueError(f"{sorted(both)} are both free and fixed")
+        return self
+
+
+class ScenarioConfig(_Model):
+    name: str
+    description: str = ""
+    physics: PhysicsConfig = Field(default_factory=PhysicsConfig)
+    sources: dict[str, SourceConfig]
+    experiments: list[ExperimentConfig] = Field(min_length=1)
+    fit: FitConfig = Field(default_factory=FitConfig)
+    references: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _sources_exist(self) -> ScenarioConfig:
+        names = [e.name for e in self.experiments]
+        if len(set(names)) != len(names):
+            raise ValueError(f"experiment names must be unique: {names}")
+        for exp in self.experiments:
+            if exp.source not in self.sources:
+                raise ValueError(
+                    f"experiment {exp.name!r} uses source {exp.source!r}; defined sources: {sorted(self.sources)}"
+                )
+        if self.fit.data == "observed":
+            missing = [e.name for e in self.experiments if e.observed is None]
+            if missing:
+                raise ValueError(f"fit.data = 'observed' but experiments {missing} have no [observed] block")
+        return self
+
+
+# --- loading ------------------------------------------------------------------
+def builtin_scenarios() -> dict[str, str]:
+    """Names of the built-in scenarios mapped to their one-line descriptions."""
+    out = {}
+    for item in sorted(resources.files("cevns").joinpath("scenarios").iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".toml"):
+            raw = resolve_raw(item.name[:-5])
+            out[item.name[:-5]] = raw.get("description", "")
+    return out
+
+
+def _read_toml(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"scenario file {str(path)!r} does not exist; give a built-in name (cevns scenarios) or a TOML path")
+        text, origin = path.read_text(), str(path)
+    else:
+        resource = resources.files("cevns").joinpath("scenarios", f"{name_or_path}.toml")
+        if not resource.is_file():
+            known = ", ".join(sorted(p.name[:-5] for p in resources.files("cevns").joinpath("scenarios").iterdir() if p.name.endswith(".toml")))
+            raise ConfigError(f"unknown scenario {str(name_or_path)!r}; built-in scenarios: {known} (or give a path to a .toml file)")
+        text, origin = resource.read_text(), f"builtin:{name_or_path}"
+    try:
+        return tomllib.loads(text), origin
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"malformed TOML in {origin}: {err}") from None
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        if key == "experiments" and isinstance(value, list) and isinstance(out.get(key), list):
+            by_name = {e.get("name"): i for i, e in enumerate(out[key])}
+            for entry in value:
+                if entry.get("name") in by_name:
+                    i = by_name[entry["name"]]
+                    out[key][i] = _merge(out[key][i], entry)
+                else:
+                    out[key].append(copy.deepcopy(entry))
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def resolve_raw(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Read a scenario and its ``base`` chain into one plain dict (not yet validated)."""
+    raw, origin = _read_toml(name_or_path)
+    if origin in _seen:
+        raise ConfigError(f"scenario base chain loops: {' -> '.join(_seen + (origin,))}")
+    bases = raw.pop("base", [])
+    bases = [bases] if isinstance(bases, str) else bases
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        raise ConfigError(f"{origin}: base must be a scenario name or path, or a list of them")
+    merged: dict[str, Any] = {}
+    for base in bases:
+        if not Path(base).is_absolute() and Path(origin).parent.joinpath(base).is_file():
+            base = str(Path(origin).parent / base)
+        merged = _merge(merged, resolve_raw(base, _seen + (origin,)))
+    return _merge(merged, raw)
+
+
+def _format_validation_error(err: ValidationError, origin: str) -> str:
+    first = err.errors()[0]
+    location = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-after"))
+    # discriminated unions add the tag name to the location; keep it readable
+    message = first["msg"].removeprefix("Value error, ")
+    where = f" at {location}" if location else ""
+    more = f" (and {len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
+    return f"invalid scenario {origin}{where}: {message}{more}"
+
+
+def load_config(name_or_path: str | Path) -> ScenarioConfig:
+    """Load and validate a scenario by built-in name or TOML path.
+
+    Raises
+    ------
+    ConfigError
+        Unknown scenario, malformed TOML or a schema violation (one line).
+    """
+    raw = resolve_raw(name_or_path)
+    return validate_config(raw, str(name_or_path))
+
+
+def validate_config(raw: dict[str, Any], origin: str = "<dict>") -> ScenarioConfig:
+    """Validate a plain dict against the scenario schema."""
+    try:
+        return ScenarioConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_format_validation_error(err, origin)) from None
+
+
+def config_to_toml(config: ScenarioConfig) -> str:
+    """The fully resolved configuration as TOML text (written into every output folder)."""
+    import tomli_w
+
+    return tomli_w.dumps(config.model_dump(mode="json", exclude_none=True))

@@ -1,0 +1,46 @@
+"""Atomic file output: write to a temporary file in the same folder, then rename.
+
+Nothing a command writes is ever left half-written, and an existing file is
+replaced only once its successor is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write_with(path: str | Path, writer: Callable[[Path], None], suffix: str | None = None) -> Path:
+    """Call ``writer(tmp_path)`` then rename ``tmp_path`` onto ``path``.
+
+    ``suffix`` defaults to the target's suffix (matplotlib picks the format from it).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix if suffix is not None else path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write_with(path, lambda tmp: tmp.write_text(text))
+
+
+def atomic_write_json(path: str | Path, data: Any) -> Path:
+    return atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def atomic_savefig(fig: Any, path: str | Path, **kwargs: Any) -> Path:
+    """Save a matplotlib figure atomically (format from the extension)."""
+    return atomic_write_with(path, lambda tmp: fig.savefig(tmp, **kwargs))

@@ -1,0 +1,111 @@
+"""Command line: output formats and clear errors (exit 2, one line, no traceback)."""
+
+import json
+
+import pytest
+
+from cevns.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_scenarios_lists_builtins(capsys):
+    code, out, _ = run(capsys, "scenarios")
+    assert code == 0
+    for name in ("coherent-2017", "future-reactor", "future-accelerator", "future-combined", "future-combined-nobkg"):
+        assert name in out
+
+
+def test_rates_json_schema(capsys):
+    code, out, _ = run(capsys, "rates", "future-combined", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["scenario"] == "future-combined"
+    names = [e["name"] for e in data["experiments"]]
+    assert names == ["reactor-Ge", "reactor-Si", "SNS-NaI", "SNS-Ar"]
+    for exp in data["experiments"]:
+        assert set(exp) == {"name", "target", "source", "bin_edges_keV", "signal", "signal_by_flavor",
+                            "background", "total_signal", "total_background"}
+        assert len(exp["bin_edges_keV"]) == len(exp["signal"]) + 1 == 11
+        total_by_flavor = sum(sum(v) for v in exp["signal_by_flavor"].values())
+        assert total_by_flavor == pytest.approx(exp["total_signal"], rel=1e-12)
+    assert set(data["experiments"][0]["signal_by_flavor"]) == {"nubar_e"}
+    assert set(data["experiments"][2]["signal_by_flavor"]) == {"nu_e", "nu_mu", "nubar_mu"}
+
+
+def test_rates_nsi_changes_only_affected_flavor(capsys):
+    _, sm, _ = run(capsys, "rates", "coherent-2017", "--json")
+    _, nsi, _ = run(capsys, "rates", "coherent-2017", "--json", "--nsi", "eps_u_ee=0.2")
+    sm, nsi = json.loads(sm)["experiments"][0], json.loads(nsi)["experiments"][0]
+    assert sm["signal_by_flavor"]["nu_mu"] == nsi["signal_by_flavor"]["nu_mu"]
+    assert sm["signal_by_flavor"]["nu_e"] != nsi["signal_by_flavor"]["nu_e"]
+
+
+def test_rates_table_and_plot(capsys, tmp_path):
+    plot = tmp_path / "spectra.png"
+    code, out, _ = run(capsys, "rates", "coherent-2017", "--plot", str(plot))
+    assert code == 0 and "COHERENT-CsI" in out and "total" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_user_toml_file(capsys, tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('base = "coherent-2017"\nname = "mine"\n[[experiments]]\nname = "COHERENT-CsI"\nexposure_kg_day = 8932.0\n')
+    _, base, _ = run(capsys, "rates", "coherent-2017", "--json")
+    code, mine, _ = run(capsys, "rates", str(path), "--json")
+    assert code == 0
+    assert json.loads(mine)["experiments"][0]["total_signal"] == pytest.approx(
+        2 * json.loads(base)["experiments"][0]["total_signal"], rel=1e-12)
+
+
+def _bad(tmp_path, body):
+    path = tmp_path / "bad.toml"
+    path.write_text(body)
+    return str(path)
+
+
+GOOD = """name = "t"
+[sources.sns]
+type = "stopped-pion"
+flux_per_flavor_cm2_s = 1e7
+[[experiments]]
+name = "X"
+target = "{target}"
+source = "sns"
+exposure_kg_day = {exposure}
+threshold_keV = {threshold}
+window_max_keV = {window}
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv_or_body", "expected"),
+    [
+        (["rates", "no-such-scenario"], "unknown scenario"),
+        (["rates", "coherent-2017", "--nsi", "eps_q_ee=1"], "unknown NSI coupling"),
+        (["rates", "coherent-2017", "--nsi", "eps_u_ee"], "NAME=VALUE"),
+        (["rates", "coherent-2017", "--nsi", "eps_u_ee=abc"], "not a number"),
+        (["rates", "coherent-2017", "--plot", "x.gif"], "--plot"),
+        (GOOD.format(target="Unobtainium", exposure=1, threshold=1, window=10), "target"),
+        (GOOD.format(target="CsI", exposure=-5, threshold=1, window=10), "exposure_kg_day"),
+        (GOOD.format(target="CsI", exposure=0, threshold=1, window=10), "exposure_kg_day"),
+        (GOOD.format(target="Xe", exposure=1, threshold=80, window=100), "end-point"),
+        (GOOD.format(target="CsI", exposure=1, threshold=10, window=5), "window_max_keV"),
+        ('name = "t"\n[sources\n', "malformed TOML"),
+        (GOOD.format(target="CsI", exposure=1, threshold=1, window=10) + "colour = 3\n", "colour"),
+        (GOOD.format(target="CsI", exposure=1, threshold=1, window=10).replace('source = "sns"', 'source = "reactor"'), "source"),
+    ],
+)
+def test_bad_input_one_line_exit_2(capsys, tmp_path, argv_or_body, expected):
+    argv = argv_or_body if isinstance(argv_or_body, list) else ["rates", _bad(tmp_path, argv_or_body)]
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cevns: error:"), err
+    assert expected in lines[0]
+    assert "Traceback" not in err
