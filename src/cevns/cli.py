@@ -90,6 +90,48 @@ def cmd_rates(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fit(args: argparse.Namespace) -> int:
+    from .fit import DEFAULT_NLIVE, DEFAULT_TOLERANCE, FAST_NLIVE, FAST_TOLERANCE, FitSettings, run_fit
+    from .scenario import Scenario
+
+    n_live = args.nlive if args.nlive is not None else (FAST_NLIVE if args.fast else DEFAULT_NLIVE)
+    tolerance = args.tolerance if args.tolerance is not None else (FAST_TOLERANCE if args.fast else DEFAULT_TOLERANCE)
+    if args.resume and args.force:
+        raise ConfigError("--resume and --force exclude each other")
+    if not tolerance > 0:
+        raise ConfigError(f"--tolerance must be > 0, got {tolerance}")
+    scenario = Scenario.load(args.scenario)
+    settings = FitSettings(args.sampler, n_live, tolerance, args.seed, args.nuisances, args.resume, args.force, not args.quiet)
+    summary = run_fit(scenario, args.out, settings)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(f"{summary['scenario']}: log Z = {summary['log_evidence']:.3f} +- {summary['log_evidence_err']:.3f} "
+              f"({summary['n_likelihood_calls']} likelihood calls, {summary['wall_seconds']:.1f} s)")
+        for name in summary["free_parameters"] + ["eff_eps_ee", "eff_eps_mumu"]:
+            entry = summary["parameters"][name]
+            sets = " U ".join(f"[{lo:+.3f}, {hi:+.3f}]" for lo, hi in entry["hpd"]["0.95"])
+            print(f"  {name:<14} median {entry['median']:+.3f}   95% HPD {sets}")
+        print(f"outputs in {args.out}/")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import benchmark_likelihood
+    from .scenario import Scenario
+
+    result = benchmark_likelihood(Scenario.load(args.scenario), batch=args.batch, seconds=args.seconds)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"scenario {result['scenario']}: {result['n_parameters']} parameters, {result['n_bins']} bins, one core")
+        print(f"  batched kernel likelihood (nuisances sampled):  {result['likelihood_evals_per_second']:.3e} evals/s")
+        print(f"  batched kernel likelihood (nuisances Laplace):  {result['marginalized_evals_per_second']:.3e} evals/s")
+        print(f"  naive likelihood (integrates every call):       {result['naive_evals_per_second']:.3e} evals/s")
+        print(f"  speed-up: {result['speedup']:.3g}x")
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -116,6 +158,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--plot", metavar="FILE", help="draw the recoil spectra by flavor (.png, .pdf or .svg)")
     p.set_defaults(func=cmd_rates)
+
+    p = sub.add_parser(
+        "fit",
+        help="Bayesian fit of NSI couplings (nested sampling)",
+        description="Nested-sampling fit of the free NSI couplings of a scenario ([fit] table) with flux and "
+        "background nuisances; writes config.toml, summary.json, samples.csv and corner.png/pdf into --out.",
+    )
+    p.add_argument("scenario", metavar="SCENARIO_OR_FILE", help="built-in fit scenario or TOML path")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--sampler", default="nautilus", choices=["nautilus", "ultranest", "dynesty"], help="backend (default nautilus)")
+    p.add_argument("--nlive", type=int, metavar="N", help="live points (default 1500 as in the paper; 300 with --fast)")
+    p.add_argument("--tolerance", type=float, metavar="DLOGZ", help="stopping tolerance on log-evidence (default 0.1; 0.5 with --fast)")
+    p.add_argument("--fast", action="store_true", help="quick-look preset: 300 live points, tolerance 0.5")
+    p.add_argument("--nuisances", choices=["marginalized", "sampled"], help="treat nuisances by per-point Laplace marginalization "
+                   "or as sampled parameters (default: the scenario's [fit] nuisances, 'marginalized')")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same numbers")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out (same configuration only)")
+    p.add_argument("--force", action="store_true", help="overwrite a previous run in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--json", action="store_true", help="print summary.json to stdout")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser(
+        "bench",
+        help="likelihood evaluations per second, kernels vs naive integration",
+        description="Measure batched likelihood evaluations per second on one core (kernel algebra) beside the "
+        "naive likelihood that integrates the flux for every call, and their ratio.",
+    )
+    p.add_argument("scenario", nargs="?", default="future-combined", metavar="SCENARIO", help="default future-combined")
+    p.add_argument("--batch", type=int, default=10000, help="points per batch (default 10000)")
+    p.add_argument("--seconds", type=float, default=2.0, help="time per measurement (default 2)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

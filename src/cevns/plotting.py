@@ -66,3 +66,64 @@ def rates_figure(scenario: Any, eps: np.ndarray | None = None) -> Any:
         ax.set_visible(False)
     fig.tight_layout()
     return fig
+
+
+def plot_credible_region(ax: Any, x: np.ndarray, y: np.ndarray, weights: np.ndarray, bounds_x: Any, bounds_y: Any,
+                         levels: tuple[float, ...] = (0.68, 0.95), color: str = "C0", filled: bool = True, label: str | None = None) -> Any:
+    """Filled (or line) 2-D credible regions at ``levels`` on ``ax``."""
+    import matplotlib.colors as mcolors
+
+    from .inference.results import credible_region_2d
+
+    xc, yc, density, thresholds = credible_region_2d(x, y, weights, bounds_x, bounds_y, levels)
+    ordered = sorted(thresholds)  # outer (lowest density) first
+    base = mcolors.to_rgb(color)
+    if filled:
+        shades = [tuple(1 - (1 - c) * a for c in base) for a in np.linspace(0.35, 0.8, len(ordered))]
+        artist = ax.contourf(xc, yc, density, levels=ordered + [density.max() * 1.01], colors=shades)
+    else:
+        artist = ax.contour(xc, yc, density, levels=ordered, colors=[color], linestyles=["--", "-"][: len(ordered)])
+    if label:
+        ax.plot([], [], color=color, label=label)
+    return artist
+
+
+def corner_figure(samples: np.ndarray, weights: np.ndarray, names: list[str], bounds: dict, truth: np.ndarray | None = None) -> Any:
+    """Triangle plot: 1-D marginals on the diagonal, 68/95% regions below, SM point as a red cross."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from .fit import coupling_latex
+
+    d = len(names)
+    truth = np.zeros(d) if truth is None else truth
+    fig, axes = plt.subplots(d, d, figsize=(2.4 * d + 0.6, 2.4 * d + 0.6), squeeze=False)
+    for i in range(d):
+        for j in range(d):
+            ax = axes[i, j]
+            bx = bounds[names[j]]
+            if j > i:
+                ax.set_visible(False)
+                continue
+            if i == j:
+                ax.hist(samples[:, i], bins=60, range=bx, weights=weights, histtype="stepfilled", color="C0", alpha=0.6)
+                ax.axvline(truth[i], color="red", lw=1)
+                ax.set_yticks([])
+            else:
+                by = bounds[names[i]]
+                plot_credible_region(ax, samples[:, j], samples[:, i], weights, bx, by)
+                ax.plot(truth[j], truth[i], "rx", ms=8, mew=2)
+                ax.set_ylim(by)
+            ax.set_xlim(bx)
+            if i == d - 1:
+                ax.set_xlabel(coupling_latex(names[j]))
+            else:
+                ax.set_xticklabels([])
+            if j == 0 and i > 0:
+                ax.set_ylabel(coupling_latex(names[i]))
+            elif j > 0:
+                ax.set_yticklabels([])
+    fig.tight_layout()
+    return fig
