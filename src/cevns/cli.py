@@ -134,6 +134,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 # --- parser -----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
+    from .inference.samplers import DEFAULT_SAMPLER, SAMPLERS
+
     parser = argparse.ArgumentParser(
         prog="cevns",
         description="CEvNS rates with non-standard interactions and Bayesian NSI fits "
@@ -167,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("scenario", metavar="SCENARIO_OR_FILE", help="built-in fit scenario or TOML path")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--sampler", default="nautilus", choices=["nautilus", "ultranest", "dynesty"], help="backend (default nautilus)")
+    p.add_argument("--sampler", default=DEFAULT_SAMPLER, choices=SAMPLERS, help=f"backend (default {DEFAULT_SAMPLER})")
     p.add_argument("--nlive", type=int, metavar="N", help="live points (default 1500 as in the paper; 300 with --fast)")
     p.add_argument("--tolerance", type=float, metavar="DLOGZ", help="stopping tolerance on log-evidence (default 0.1; 0.5 with --fast)")
     p.add_argument("--fast", action="store_true", help="quick-look preset: 300 live points, tolerance 0.5")

@@ -121,12 +121,8 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings) -> dict:
         drawn = likelihood.sample_nuisances(equal[:, : len(space.couplings)], rng)
         for i, name in enumerate(space.nuisance_names):
             equal_columns[name] = drawn[:, i]
-    for flavor in ("ee", "mumu"):
-        u, d = f"eps_u_{flavor}", f"eps_d_{flavor}"
-        for target, source in ((columns, columns), (equal_columns, equal_columns)):
-            eps_u = source[u] if u in source else np.full(len(next(iter(source.values()))), space.fixed.get(u, 0.0))
-            eps_d = source[d] if d in source else np.full(len(next(iter(source.values()))), space.fixed.get(d, 0.0))
-            target[f"eff_eps_{flavor}"] = effective_nsi(eps_u, eps_d)
+    for table in (columns, equal_columns):
+        _add_effective_nsi(table, space.fixed)
 
     bounds = space.bounds()
     parameters = {}
@@ -174,6 +170,14 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings) -> dict:
     atomic_write_json(out / "summary.json", summary)
     _log(f"[{scenario.name}] wrote {out}/summary.json, samples.csv, corner.png, corner.pdf", settings.verbose)
     return summary
+
+
+def _add_effective_nsi(table: dict[str, np.ndarray], fixed: dict[str, float]) -> None:
+    """Add eff_eps_ee and eff_eps_mumu columns; couplings not in the table take their fixed value (default 0)."""
+    n = len(next(iter(table.values())))
+    for flavor in ("ee", "mumu"):
+        eps_u, eps_d = (table.get(f"eps_{q}_{flavor}", np.full(n, fixed.get(f"eps_{q}_{flavor}", 0.0))) for q in ("u", "d"))
+        table[f"eff_eps_{flavor}"] = effective_nsi(eps_u, eps_d)
 
 
 def coupling_latex(name: str) -> str:

@@ -69,6 +69,7 @@ class PoissonLikelihood:
 
         Nuisance index M means "no nuisance" (the extra column of ones in the nuisance vector).
         """
+        self.feature_rows, self.feature_cols = _feature_index(len(self.space.couplings))  # once, not per batch
         n_cols, n_bins, m = self.coefficients.shape[1], self.background.size, self.sigmas.size
         column_bin = np.empty(n_cols, dtype=np.intp)
         column_nuisance = np.full(n_cols, m, dtype=np.intp)
@@ -178,7 +179,7 @@ class PoissonLikelihood:
         """Expected signal of every (bin, component) column, shape (n, C)."""
         theta = np.atleast_2d(np.asarray(theta, dtype=float))
         x = np.concatenate([np.ones((theta.shape[0], 1)), theta], axis=1)
-        rows, cols = _feature_index(self.n_couplings)
+        rows, cols = self.feature_rows, self.feature_cols
         return (x[:, rows] * x[:, cols]) @ self.coefficients
 
     def linear_terms(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
