@@ -116,6 +116,19 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .reproduce import reproduce
+
+    provenance = reproduce(args.out, args.only, args.fast, args.seed, verbose=not args.quiet)
+    if args.json:
+        _print_json(provenance)
+    else:
+        for item_id, entry in provenance["items"].items():
+            print(f"{item_id:<7} {', '.join(entry['files'])}")
+        print(f"report: {Path(args.out) / 'report.html'}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import benchmark_likelihood
     from .scenario import Scenario
@@ -129,6 +142,38 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"  batched kernel likelihood (nuisances Laplace):  {result['marginalized_evals_per_second']:.3e} evals/s")
         print(f"  naive likelihood (integrates every call):       {result['naive_evals_per_second']:.3e} evals/s")
         print(f"  speed-up: {result['speedup']:.3g}x")
+    return 0
+
+
+def cmd_degeneracy(args: argparse.Namespace) -> int:
+    from .detectors import TargetError, make_target
+    from .physics.degeneracy import degeneracy_report
+
+    from . import units
+
+    if args.sin2_theta_w is None:
+        args.sin2_theta_w = units.SIN2_THETA_W_LOW_ENERGY
+    if not 0 < args.sin2_theta_w < 1:
+        raise ConfigError(f"--sin2-theta-w must be in (0, 1), got {args.sin2_theta_w}")
+    targets = []
+    for formula in args.targets:
+        try:
+            targets.append((formula, make_target(formula).beta))
+        except TargetError as err:
+            raise ConfigError(f"target {formula!r}: {err}; use a chemical formula such as Ge, Si, CsI or an isotope such as Ge[76]") from None
+    report = degeneracy_report(targets, args.sin2_theta_w)
+    if args.json:
+        _print_json(report)
+        return 0
+    print(f"SM-equivalent lines in (eps^u, eps^d) for one flavor, sin^2(theta_W) = {args.sin2_theta_w}")
+    print(f"{'target':<10} {'beta=Z/N':>9} {'slope':>9} {'mirror eps^u':>13} {'mirror eps^d':>13} {'ring centre':>12} {'radius':>8}")
+    for t in report["targets"]:
+        print(f"{t['name']:<10} {t['beta']:9.4f} {t['slope']:9.4f} {t['intercept_mirror']:13.4f} "
+              f"{t['intercept_mirror_d']:13.4f} {t['ring_center'][0]:12.4f} {t['ring_radius']:8.4f}")
+    for pair in report["pairs"]:
+        a, b = pair["targets"]
+        points = "  ".join(f"{la}/{lb} ({x:+.4f}, {y:+.4f})" for (la, lb), (x, y) in zip(pair["intersection_lines"], pair["intersections"], strict=True))
+        print(f"{a} vs {b}: angle {pair['angle_deg']:.3f} deg; crossings {points or 'none (parallel)'}")
     return 0
 
 
@@ -183,6 +228,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser(
+        "reproduce",
+        help="every figure and table of Dent et al. 2017 (fig1..fig8, table3) and an HTML report",
+        description="Run the paper's fits (reusing finished ones in --out) and write fig1..fig8 (PNG, PDF), "
+        "table3 (.md, .csv, .tex, .json), provenance.json and a self-contained report.html.",
+    )
+    p.add_argument("--out", default="results", metavar="DIR", help="output folder (default results/)")
+    p.add_argument("--only", metavar="ID,...", help="comma-separated items: fig1,...,fig8,table3 (default all)")
+    p.add_argument("--fast", action="store_true", help="quick-look fits: 300 live points, tolerance 0.5")
+    p.add_argument("--seed", type=int, default=0, help="random seed of every fit (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--json", action="store_true", help="print provenance.json to stdout")
+    p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser(
+        "degeneracy",
+        help="closed-form SM-equivalent NSI lines, crossings and rings per target",
+        description="For each target: beta = Z/N (isotope-averaged), slope and intercepts of the two lines in "
+        "(eps^u, eps^d) that leave the CEvNS rate at its SM value, and the SM-rate ring in (eps^u_ee, eps^u_emu); "
+        "for each pair of targets: the angle between their lines and the crossings (SPEC S6, paper sec. II.3).",
+    )
+    p.add_argument("targets", nargs="+", metavar="TARGET", help="chemical formula (Ge, Si, CsI, NaI, Ar) or isotope (Ge[76])")
+    p.add_argument("--sin2-theta-w", type=float, default=None, help="weak mixing angle (default 0.2387, PDG low-energy MS-bar)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_degeneracy)
+
+    p = sub.add_parser(
         "bench",
         help="likelihood evaluations per second, kernels vs naive integration",
         description="Measure batched likelihood evaluations per second on one core (kernel algebra) beside the "
@@ -204,6 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"cevns: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # output piped into e.g. `head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("cevns: interrupted", file=sys.stderr)
         return 130

@@ -76,8 +76,11 @@ def prepare_output(out: Path, config_text: str, settings: FitSettings) -> dict |
     return None
 
 
-def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings) -> dict:
-    """Fit ``scenario`` and write the output folder; returns the summary dict."""
+def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=None) -> dict:  # noqa: ANN001
+    """Fit ``scenario`` and write the output folder; returns the summary dict.
+
+    ``pool``: a pool whose ``map`` spreads likelihood batches (nautilus; see cevns.parallel).
+    """
     out = Path(out)
     nuisances = settings.nuisances or scenario.config.fit.nuisances
     settings.nuisances = nuisances
@@ -107,7 +110,7 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings) -> dict:
         lambda cube: space.prior_transform(cube, nuisances == "sampled"),
         likelihood.batched(nuisances),
         n_live=settings.n_live, tolerance=settings.tolerance, seed=settings.seed,
-        checkpoint_dir=out, resume=settings.resume, verbose=settings.verbose,
+        checkpoint_dir=out, resume=settings.resume, verbose=settings.verbose, pool=pool,
     )
     _log(f"[{scenario.name}] done: log Z = {output.log_evidence:.3f} +- {output.log_evidence_err:.3f}, "
          f"{output.n_likelihood_calls} likelihood calls, {output.wall_seconds:.1f} s", settings.verbose)

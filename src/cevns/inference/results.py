@@ -12,6 +12,7 @@ CREDIBLE_LEVELS = (0.68, 0.90, 0.95)
 #: Histogram resolution of 1-D HPD sets over the prior range, and Gaussian smoothing (bins).
 HPD_BINS = 200
 HPD_SMOOTHING_BINS = 1.5
+HPD_EDGE_DECIMALS = 10
 
 
 def effective_nsi(eps_u: np.ndarray, eps_d: np.ndarray, y_n: float = EARTH_NEUTRON_ELECTRON_RATIO) -> np.ndarray:
@@ -53,6 +54,7 @@ def hpd_intervals(values: np.ndarray, weights: np.ndarray, level: float, bounds:
     n_keep = int(np.searchsorted(cumulative, level) + 1)
     selected = np.zeros(n_bins, dtype=bool)
     selected[order[:n_keep]] = True
+    edges = np.round(edges, HPD_EDGE_DECIMALS)  # bin edges, without float noise such as -0.04500000000000015
     intervals, start = [], None
     for i, flag in enumerate(selected):
         if flag and start is None:

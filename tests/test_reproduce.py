@@ -1,0 +1,84 @@
+"""`cevns reproduce` (SPEC S7) and `cevns degeneracy` from the command line."""
+
+import json
+
+import pytest
+
+from cevns.cli import main
+from cevns.reproduce import ITEMS, TABLE3_PARAMETERS
+
+
+@pytest.fixture(scope="module")
+def fast_reproduction(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    assert main(["reproduce", "--out", str(out), "--fast", "--only", "fig1,fig2,table3", "--quiet"]) == 0
+    return out
+
+
+def test_reproduce_fast_writes_the_files(fast_reproduction):
+    out = fast_reproduction
+    for name in ("fig1.png", "fig1.pdf", "fig2.png", "fig2.pdf", "table3.md", "table3.csv", "table3.tex",
+                 "table3.json", "report.html", "provenance.json"):
+        assert (out / name).stat().st_size > 0, name
+    assert not (out / "fig3.png").exists()
+    table = json.loads((out / "table3.json").read_text())
+    assert set(table) == set(TABLE3_PARAMETERS)
+    prior = json.loads((out / "fits-fast" / "future-combined" / "summary.json").read_text())["prior_ranges"]
+    for name, intervals in table.items():
+        assert intervals, name
+        lo_prior, hi_prior = prior[name]
+        for lo, hi in intervals:
+            assert lo_prior <= lo < hi <= hi_prior
+        # the SM point (0) lies inside the 95% set of every coupling: the Asimov data are SM
+        assert any(lo <= 0.0 <= hi for lo, hi in intervals), (name, intervals)
+    report = (out / "report.html").read_text()
+    assert report.count("data:image/png;base64,") == 2 and "coherent-2017-2p" in report and "<table>" in report
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert provenance["seed"] == 0 and provenance["preset"] == "fast" and set(provenance["items"]) == {"fig1", "fig2", "table3"}
+    assert "[fit]" in provenance["items"]["fig2"]["fits"]["coherent-2017-2p"]["config"]
+
+
+def test_reproduce_reuses_finished_fits(fast_reproduction, capsys):
+    out = fast_reproduction
+    summary = out / "fits-fast" / "coherent-2017-2p" / "summary.json"
+    before = summary.stat().st_mtime_ns, summary.read_text()
+    assert main(["reproduce", "--out", str(out), "--fast", "--only", "fig2", "--json", "--quiet"]) == 0
+    assert (summary.stat().st_mtime_ns, summary.read_text()) == before  # no new sampling
+    provenance = json.loads(capsys.readouterr().out)
+    assert set(provenance["items"]) == {"fig1", "fig2", "table3"}  # earlier items stay recorded
+
+
+@pytest.mark.parametrize("only", ["fig9", "fig1,nope", ","])
+def test_reproduce_unknown_item_is_one_line_error(tmp_path, capsys, only):
+    assert main(["reproduce", "--out", str(tmp_path / "r"), "--only", only]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cevns: error: --only") and "\n" not in err and "fig1" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_reproduce_unwritable_out_is_one_line_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("keep me")
+    assert main(["reproduce", "--out", str(blocker / "sub"), "--only", "fig1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cevns: error: --out") and "\n" not in err
+    assert blocker.read_text() == "keep me"
+
+
+def test_items_cover_spec_s7():
+    assert list(ITEMS) == [f"fig{i}" for i in range(1, 9)] + ["table3"]
+
+
+def test_degeneracy_cli_json(capsys):
+    assert main(["degeneracy", "Si", "Ge", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [t["name"] for t in report["targets"]] == ["Si", "Ge"]
+    (pair,) = report["pairs"]
+    assert pair["targets"] == ["Si", "Ge"] and len(pair["intersections"]) == 4
+    assert pair["intersections"][0] == pytest.approx([0.0, 0.0], abs=1e-15)
+
+
+def test_degeneracy_cli_unknown_target(capsys):
+    assert main(["degeneracy", "Si", "Xx"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cevns: error: target 'Xx'") and "\n" not in err
