@@ -74,7 +74,7 @@ def test_bimodal_hpd_is_a_union_of_two_intervals():
         assert hi == pytest.approx(centre + 0.196, abs=0.03)
 
 
-@pytest.mark.parametrize("backend", ["nautilus", "ultranest"])
+@pytest.mark.parametrize("backend", ["nautilus", "ultranest", "dynesty"])
 def test_sampler_recovers_gaussian_mean_width_and_evidence(backend):
     # N(mu, sigma) likelihood normalized inside a flat prior on [0, 1]^2: log Z = 0 analytically
     mu, sigma = np.array([0.4, 0.6]), 0.05
@@ -122,6 +122,32 @@ def test_fit_coherent_2p_fast_ring_contains_sm(tmp_path, capsys):
     other = json.loads((again / "summary.json").read_text())
     assert other["log_evidence"] == summary["log_evidence"]
     assert other["parameters"] == summary["parameters"]
+
+
+def test_fit_resume_and_force(tmp_path, capsys):
+    """--resume continues from the sampler checkpoint; a finished identical run is reused; --force refits."""
+    out = tmp_path / "fit"
+    argv = ["fit", "coherent-2017-2p", "--fast", "--out", str(out), "--quiet", "--seed", "5"]
+    assert main(argv) == 0
+    first = json.loads((out / "summary.json").read_text())
+    assert (out / "nautilus_checkpoint.hdf5").exists()
+    # a finished identical run: --resume reuses it without sampling (same wall time recorded)
+    assert main(argv + ["--resume"]) == 0
+    assert json.loads((out / "summary.json").read_text()) == first
+    # a run stopped after sampling, before its outputs: --resume picks up the checkpoint
+    (out / "summary.json").unlink()
+    (out / "samples.csv").unlink()
+    assert main(argv + ["--resume"]) == 0
+    resumed = json.loads((out / "summary.json").read_text())
+    assert resumed["log_evidence"] == pytest.approx(first["log_evidence"], abs=1e-9)
+    assert resumed["parameters"]["eps_u_ee"]["hpd"] == first["parameters"]["eps_u_ee"]["hpd"]
+    assert resumed["wall_seconds"] < first["wall_seconds"]
+    # --resume with another configuration is refused; --force refits
+    other = ["fit", "coherent-2017-4p", "--fast", "--out", str(out), "--quiet", "--resume"]
+    assert main(other) == 2
+    assert "different configuration" in capsys.readouterr().err
+    assert main(argv[:-2] + ["--seed", "6", "--force"]) == 0
+    assert json.loads((out / "summary.json").read_text())["seed"] == 6
 
 
 @pytest.mark.parametrize(

@@ -100,9 +100,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
         raise ConfigError("--resume and --force exclude each other")
     if not tolerance > 0:
         raise ConfigError(f"--tolerance must be > 0, got {tolerance}")
+    from .parallel import world
+
+    mpi = world()  # under mpiexec: needs mpi4py (one-line error otherwise)
     scenario = Scenario.load(args.scenario)
     settings = FitSettings(args.sampler, n_live, tolerance, args.seed, args.nuisances, args.resume, args.force, not args.quiet)
     summary = run_fit(scenario, args.out, settings)
+    if not mpi.is_root:
+        return 0
     if args.json:
         _print_json(summary)
     else:
@@ -117,9 +122,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .parallel import world
     from .reproduce import reproduce
 
+    mpi = world()
     provenance = reproduce(args.out, args.only, args.fast, args.seed, verbose=not args.quiet)
+    if not mpi.is_root:
+        return 0
     if args.json:
         _print_json(provenance)
     else:
@@ -273,7 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ConfigError as err:
-        print(f"cevns: error: {err}", file=sys.stderr)
+        from .parallel import launcher_rank
+
+        if launcher_rank() == 0:  # under mpiexec every rank fails the same way; one line is enough
+            print(f"cevns: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # output piped into e.g. `head`
         sys.stderr.close()

@@ -76,24 +76,47 @@ def prepare_output(out: Path, config_text: str, settings: FitSettings) -> dict |
     return None
 
 
-def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=None) -> dict:  # noqa: ANN001
+def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=None) -> dict | None:  # noqa: ANN001
     """Fit ``scenario`` and write the output folder; returns the summary dict.
 
-    ``pool``: a pool whose ``map`` spreads likelihood batches (nautilus; see cevns.parallel).
+    Under MPI (``mpiexec -n K``, see :mod:`cevns.parallel`) every rank calls this:
+    rank 0 checks the folder, samples and writes; the other ranks evaluate
+    likelihood batches and return None. ``pool``: a likelihood pool for nautilus.
     """
+    from .parallel import MPIPool, serve, world
+
+    mpi = world()
     out = Path(out)
     nuisances = settings.nuisances or scenario.config.fit.nuisances
     settings.nuisances = nuisances
+    if mpi.size > 1 and settings.sampler != "nautilus":
+        raise ConfigError(f"under MPI only --sampler nautilus spreads its likelihood over the ranks; got {settings.sampler!r} "
+                          "(run it without mpiexec)")
     config_text = config_to_toml(scenario.config)
-    reused = prepare_output(out, config_text, settings)
-    if reused is not None:
-        _log(f"[{scenario.name}] finished run found in {out}: reusing it", settings.verbose)
-        return reused
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ConfigError(f"--out {str(out)!r} cannot be created: {err.strerror}") from None
-    atomic_write_text(out / "config.toml", config_text)
+    status, payload = "run", None
+    if mpi.is_root:
+        try:
+            reused = prepare_output(out, config_text, settings)
+            if reused is not None:
+                status, payload = "reused", reused
+            else:
+                try:
+                    out.mkdir(parents=True, exist_ok=True)
+                except OSError as err:
+                    raise ConfigError(f"--out {str(out)!r} cannot be created: {err.strerror}") from None
+                atomic_write_text(out / "config.toml", config_text)
+        except ConfigError as err:
+            status, payload = "error", str(err)
+    if mpi.size > 1:  # every rank takes the same branch
+        status, message = mpi.comm.bcast((status, payload if status == "error" else None), root=0)
+        if status == "error":
+            payload = message
+    if status == "error":
+        raise ConfigError(payload)
+    if status == "reused":
+        _log(f"[{scenario.name}] finished run found in {out}: reusing it", settings.verbose and mpi.is_root)
+        return payload if mpi.is_root else None
+    settings.verbose = settings.verbose and mpi.is_root
 
     _log(f"[{scenario.name}] building response kernels and likelihood", settings.verbose)
     likelihood = PoissonLikelihood.from_scenario(scenario)
@@ -105,13 +128,23 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
         f"{settings.n_live} live points, seed {settings.seed}",
         settings.verbose,
     )
-    output = run_sampler(
-        settings.sampler, sampled_names,
-        lambda cube: space.prior_transform(cube, nuisances == "sampled"),
-        likelihood.batched(nuisances),
-        n_live=settings.n_live, tolerance=settings.tolerance, seed=settings.seed,
-        checkpoint_dir=out, resume=settings.resume, verbose=settings.verbose, pool=pool,
-    )
+    if not mpi.is_root:
+        serve(mpi.comm, likelihood.batched(nuisances))
+        return None
+    if mpi.size > 1:
+        pool = MPIPool(mpi.comm)
+        _log(f"[{scenario.name}] MPI: likelihood batches spread over {mpi.size} processes", settings.verbose)
+    try:
+        output = run_sampler(
+            settings.sampler, sampled_names,
+            lambda cube: space.prior_transform(cube, nuisances == "sampled"),
+            likelihood.batched(nuisances),
+            n_live=settings.n_live, tolerance=settings.tolerance, seed=settings.seed,
+            checkpoint_dir=out, resume=settings.resume, verbose=settings.verbose, pool=pool,
+        )
+    finally:
+        if isinstance(pool, MPIPool):
+            pool.close()
     _log(f"[{scenario.name}] done: log Z = {output.log_evidence:.3f} +- {output.log_evidence_err:.3f}, "
          f"{output.n_likelihood_calls} likelihood calls, {output.wall_seconds:.1f} s", settings.verbose)
 
@@ -147,6 +180,7 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
         "log_evidence_err": output.log_evidence_err,
         "n_likelihood_calls": int(output.n_likelihood_calls),
         "wall_seconds": output.wall_seconds,
+        "mpi_processes": mpi.size,
         "n_samples_weighted": int(len(output.samples)),
         "n_samples_equal_weight": int(len(equal)),
         "free_parameters": space.coupling_names,

@@ -87,12 +87,23 @@ class Reproduction:
         folder = self.fit_root / scenario_name
         settings = self.settings()
         summary_path = folder / "summary.json"
-        if summary_path.exists():
+        from .parallel import world
+
+        mpi = world()
+        refit = False
+        if mpi.is_root and summary_path.exists():
             old = json.loads(summary_path.read_text())
             if (old.get("seed"), old.get("nlive"), old.get("sampler")) != (settings.seed, settings.n_live, settings.sampler):
                 self.log(f"  {scenario_name}: previous fit in {folder} used other settings; refitting")
-                settings.resume, settings.force = False, True
+                refit = True
+        if mpi.size > 1:
+            refit = mpi.comm.bcast(refit, root=0)
+        if refit:
+            settings.resume, settings.force = False, True
         summary = run_fit(Scenario.load(scenario_name), folder, settings, pool=self.pool)
+        if summary is None:  # an MPI worker: it evaluated likelihood batches for rank 0
+            self.fits[scenario_name] = None
+            return None
         result = load_fit(folder, summary)
         self.fits[scenario_name] = result
         return result
@@ -318,9 +329,27 @@ def check_writable(out: Path) -> None:
 def reproduce(out: str | Path = DEFAULT_OUT, only: str | None = None, fast: bool = False, seed: int = 0,
               verbose: bool = True, pool=None) -> dict:  # noqa: ANN001
     """Run the selected items; returns the provenance record (also written to ``provenance.json``)."""
+    from .parallel import world
+
     ids = parse_only(only)
     out = Path(out)
-    check_writable(out)
+    mpi = world()
+    error = None
+    if mpi.is_root:
+        try:
+            check_writable(out)
+        except ConfigError as err:
+            error = str(err)
+    if mpi.size > 1:
+        error = mpi.comm.bcast(error, root=0)
+    if error:
+        raise ConfigError(error)
+    if not mpi.is_root:  # MPI workers: take part in the same fits, in the same order, write nothing
+        rep = Reproduction(out, fast, seed, False, pool)
+        for item_id in ids:
+            for name in ITEMS[item_id].fits:
+                rep.fit(name)
+        return {}
     rep = Reproduction(out, fast, seed, verbose, pool)
     provenance_path = out / "provenance.json"
     provenance = json.loads(provenance_path.read_text()) if provenance_path.exists() else {}
@@ -331,6 +360,8 @@ def reproduce(out: str | Path = DEFAULT_OUT, only: str | None = None, fast: bool
         item = ITEMS[item_id]
         rep.log(f"[{k}/{len(ids)}] {item_id}: {item.title}")
         start = time.perf_counter()
+        for name in item.fits:  # fits first, in the order the MPI workers follow
+            rep.fit(name)
         files = item.make(rep)
         elapsed = time.perf_counter() - start
         items[item_id] = {

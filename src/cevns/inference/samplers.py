@@ -130,7 +130,7 @@ def run_sampler(
     else:
         out = _run_dynesty(names, prior_transform, counted, n_live, tolerance, seed, checkpoint_dir, resume, verbose)
     out.wall_seconds = time.perf_counter() - start
-    out.n_likelihood_calls = counted.calls if counted.calls else out.n_likelihood_calls
+    out.n_likelihood_calls = out.n_likelihood_calls or counted.calls
     return out
 
 
@@ -142,7 +142,8 @@ def _run_nautilus(names, prior_transform, loglike, n_live, tolerance, seed, chec
         Path(filepath).unlink(missing_ok=True)
     sampler = Sampler(
         lambda cube: prior_transform(np.atleast_2d(cube)), loglike, n_dim=len(names), n_live=n_live,
-        vectorized=True, pass_dict=False, seed=seed, filepath=filepath, resume=resume, pool=pool,
+        vectorized=True, pass_dict=False, seed=seed, filepath=filepath, resume=resume,
+        pool=None if pool is None else (pool, None),  # the pool evaluates likelihood chunks only
         n_networks=NAUTILUS_NETWORKS, n_batch=NAUTILUS_BATCH,
     )
     # effective sample size target scales with the live points (nautilus default 10000)
@@ -150,7 +151,8 @@ def _run_nautilus(names, prior_transform, loglike, n_live, tolerance, seed, chec
     points, log_w, log_l = sampler.posterior()
     # nautilus' evidence uncertainty: its estimator's relative error ~ 1/sqrt(n_eff)
     n_eff = float(sampler.n_eff)
-    return SamplerOutput(points, _normalize(log_w), log_l, float(sampler.log_z), 1.0 / np.sqrt(max(n_eff, 1.0)), 0, 0.0,
+    # nautilus counts every call, including chunks evaluated by other MPI ranks
+    return SamplerOutput(points, _normalize(log_w), log_l, float(sampler.log_z), 1.0 / np.sqrt(max(n_eff, 1.0)), int(sampler.n_like), 0.0,
                          {"n_eff": n_eff, "n_live": n_live, "backend": "nautilus"})
 
 

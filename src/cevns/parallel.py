@@ -1,0 +1,121 @@
+"""Fits under MPI: ``mpiexec -n K cevns fit ...`` with no change to the command (docs/scaling.md).
+
+Rank 0 runs the sampler and writes every output; ranks 1..K-1 build the same
+likelihood (the scenario and its kernels are deterministic) and wait for
+batches of points. :class:`MPIPool` is the pool nautilus sees for likelihood
+calls: nautilus splits each batch into ``size`` chunks, rank 0 evaluates the
+first and the workers the rest. The sampler's own work (network training,
+bounds) stays on rank 0.
+
+MPI is detected from the launcher's environment (MPICH/Hydra ``PMI_SIZE``,
+Open MPI ``OMPI_COMM_WORLD_SIZE``, PMIx, MVAPICH, Slurm ``srun``), so mpi4py is
+imported only when it is needed; launched with K > 1 processes and no mpi4py,
+the command stops with a one-line error naming the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+#: Environment variables in which MPI launchers publish the world size.
+WORLD_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "MV2_COMM_WORLD_SIZE", "MPI_LOCALNRANKS")
+WORLD_RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "MV2_COMM_WORLD_RANK", "MPI_LOCALRANKID")
+_TAG = 17
+
+
+def launcher_world_size() -> int:
+    """Number of processes the MPI launcher started (1 when not under MPI)."""
+    for name in WORLD_SIZE_VARIABLES:
+        value = os.environ.get(name)
+        if value and value.isdigit():
+            return int(value)
+    return 1
+
+
+def launcher_rank() -> int:
+    """This process's rank as the launcher publishes it (0 when not under MPI); works without mpi4py."""
+    for name in WORLD_RANK_VARIABLES:
+        value = os.environ.get(name)
+        if value and value.isdigit():
+            return int(value)
+    return 0
+
+
+@dataclass
+class World:
+    comm: object
+    rank: int
+    size: int
+
+    @property
+    def is_root(self) -> bool:
+        return self.rank == 0
+
+
+_WORLD: World | None = None
+
+
+def world() -> World:
+    """The MPI world (rank 0 of size 1 when not under MPI)."""
+    global _WORLD
+    if _WORLD is not None:
+        return _WORLD
+    if launcher_world_size() <= 1:
+        _WORLD = World(None, 0, 1)
+        return _WORLD
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        raise ConfigError(
+            f"launched under MPI with {launcher_world_size()} processes but mpi4py is not installed; "
+            "install it with: pip install '.[mpi]' (or pip install 'cevns[mpi]')"
+        ) from None
+    comm = MPI.COMM_WORLD
+    _WORLD = World(comm, comm.Get_rank(), comm.Get_size())
+    return _WORLD
+
+
+class MPIPool:
+    """A ``map``/``size`` pool over MPI ranks for vectorized likelihood chunks (used on rank 0).
+
+    ``map(func, chunks)`` evaluates chunk 0 with ``func`` on rank 0 and sends
+    chunk i > 0 to worker ``(i - 1) % (size - 1) + 1``, which evaluates it with
+    its own copy of the likelihood; results come back in order.
+    """
+
+    def __init__(self, comm) -> None:  # noqa: ANN001
+        self.comm = comm
+        self.size = comm.Get_size()
+
+    def map(self, func: Callable, iterable: Iterable) -> list:
+        chunks = list(iterable)
+        n_workers = self.size - 1
+        owners = [(i - 1) % n_workers + 1 for i in range(1, len(chunks))]
+        for chunk, owner in zip(chunks[1:], owners, strict=True):
+            self.comm.send(("eval", chunk), dest=owner, tag=_TAG)
+        results = [func(chunks[0])] if chunks else []
+        results += [self.comm.recv(source=owner, tag=_TAG) for owner in owners]  # MPI keeps per-source order
+        return results
+
+    def close(self) -> None:
+        """Release the workers of this fit."""
+        for rank in range(1, self.size):
+            self.comm.send(("stop", None), dest=rank, tag=_TAG)
+
+
+def serve(comm, likelihood: Callable) -> int:  # noqa: ANN001
+    """Worker loop: evaluate chunks from rank 0 until told to stop. Returns the number of points evaluated."""
+    import numpy as np
+
+    n_points = 0
+    while True:
+        kind, chunk = comm.recv(source=0, tag=_TAG)
+        if kind == "stop":
+            return n_points
+        chunk = np.atleast_2d(chunk)
+        comm.send(likelihood(chunk), dest=0, tag=_TAG)
+        n_points += len(chunk)
