@@ -239,7 +239,8 @@ def _corner(rep: Reproduction, scenario: str, stem: str, title: str) -> list[str
     names = list(fit.summary["free_parameters"])
     samples = np.column_stack([fit.samples[n] for n in names])
     fig = corner_figure(samples, fit.weights, names, fit.bounds)
-    fig.suptitle(title, y=1.0)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     return _save(rep, fig, stem, f"triangle plot, {scenario}")
 
 

@@ -34,13 +34,17 @@ SAMPLERS = ("nautilus", "ultranest", "dynesty")
 DEFAULT_SAMPLER = "nautilus"
 #: UltraNest's documentation recommends a step sampler above ~8 dimensions.
 ULTRANEST_SLICE_ABOVE_DIM = 8
-#: nautilus settings, measured on `future-combined` (4 couplings, nuisances marginalized,
-#: 1500 live points, one core; docs/inference.md): the sampler's own work (network
-#: training, ellipsoid fits) is ~97% of the run, the likelihood ~3%. One network instead of
-#: nautilus' default ensemble of 4 cuts the run from 145 s to 58-68 s with the same log Z
-#: (within 0.03) and the same 95% HPD sets (within one histogram bin); batches of 1000
-#: points (default 100) cut the per-batch overhead of the network predictions.
-NAUTILUS_NETWORKS = 1
+#: nautilus settings, measured on `future-combined` (docs/inference.md). 4-D (nuisances
+#: marginalized, 1500 live points, one core): the sampler's own work (network training,
+#: ellipsoid fits) is ~96% of the run, the likelihood ~4%; one network instead of nautilus'
+#: default ensemble of 4 cuts the run from 145 s to 58-68 s with the same log Z (within
+#: 0.03) and the same 95% HPD sets (within one histogram bin). 12-D (nuisances sampled,
+#: 300 live points): one network stalled (> 5 min in one bound), four finished in 460 s;
+#: so one network up to NAUTILUS_FEW_NETWORKS_MAX_DIM dimensions, nautilus' 4 above.
+#: Batches of 1000 points (default 100) cut the per-batch overhead of network predictions.
+NAUTILUS_NETWORKS_LOW_DIM = 1
+NAUTILUS_NETWORKS_HIGH_DIM = 4
+NAUTILUS_FEW_NETWORKS_MAX_DIM = 6
 NAUTILUS_BATCH = 1000
 
 
@@ -144,7 +148,8 @@ def _run_nautilus(names, prior_transform, loglike, n_live, tolerance, seed, chec
         lambda cube: prior_transform(np.atleast_2d(cube)), loglike, n_dim=len(names), n_live=n_live,
         vectorized=True, pass_dict=False, seed=seed, filepath=filepath, resume=resume,
         pool=None if pool is None else (pool, None),  # the pool evaluates likelihood chunks only
-        n_networks=NAUTILUS_NETWORKS, n_batch=NAUTILUS_BATCH,
+        n_networks=NAUTILUS_NETWORKS_LOW_DIM if len(names) <= NAUTILUS_FEW_NETWORKS_MAX_DIM else NAUTILUS_NETWORKS_HIGH_DIM,
+        n_batch=NAUTILUS_BATCH,
     )
     # effective sample size target scales with the live points (nautilus default 10000)
     sampler.run(f_live=tolerance / 10.0, n_eff=max(1000, 4 * n_live), discard_exploration=True, verbose=verbose)
