@@ -8,13 +8,6 @@ from cevns.cli import main
 from cevns.reproduce import ITEMS, TABLE3_PARAMETERS
 
 
-@pytest.fixture(scope="module")
-def fast_reproduction(tmp_path_factory):
-    out = tmp_path_factory.mktemp("results")
-    assert main(["reproduce", "--out", str(out), "--fast", "--only", "fig1,fig2,table3", "--quiet"]) == 0
-    return out
-
-
 def test_reproduce_fast_writes_the_files(fast_reproduction):
     out = fast_reproduction
     for name in ("fig1.png", "fig1.pdf", "fig2.png", "fig2.pdf", "table3.md", "table3.csv", "table3.tex",

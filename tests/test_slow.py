@@ -5,43 +5,14 @@ import json
 import numpy as np
 import pytest
 
+from cevns.inference.likelihood import PoissonLikelihood
+from cevns.inference.results import hpd_intervals
+from cevns.scenario import Scenario
+
 from cevns.cli import main
 from cevns.reproduce import ITEMS, TABLE3_PARAMETERS
 
 pytestmark = pytest.mark.slow
-
-#: HPD edges lie on a 200-bin grid over the prior: 0.015 on [-1.5, 1.5].
-ONE_BIN = 3.0 / 200
-
-
-def _intervals_match(a, b, tolerance):
-    return len(a) == len(b) and all(abs(x0 - y0) <= tolerance and abs(x1 - y1) <= tolerance
-                                    for (x0, x1), (y0, y1) in zip(a, b, strict=True))
-
-
-def test_marginalized_and_sampled_nuisances_give_the_same_hpd_sets(tmp_path):
-    """future-combined: Laplace-marginalized nuisances (4-D) against sampled nuisances (12-D).
-
-    The ee couplings' 95% sets (two islands each) must agree interval by interval within
-    two histogram bins (sampling noise of two independent runs, measured run to run at
-    <= 1 bin); the broad mumu marginals are compared by their outer edges within 0.1.
-    """
-    summaries = {}
-    for mode in ("marginalized", "sampled"):
-        out = tmp_path / mode
-        argv = ["fit", "future-combined", "--out", str(out), "--nuisances", mode, "--quiet", "--nlive", "500", "--seed", "1"]
-        assert main(argv) == 0
-        summaries[mode] = json.loads((out / "summary.json").read_text())
-    a, b = (summaries[m]["parameters"] for m in ("marginalized", "sampled"))
-    for name in ("eps_u_ee", "eps_d_ee"):
-        assert _intervals_match(a[name]["hpd"]["0.95"], b[name]["hpd"]["0.95"], 2 * ONE_BIN), (name, a[name], b[name])
-    for name in ("eps_u_mumu", "eps_d_mumu"):
-        sa, sb = a[name]["hpd"]["0.95"], b[name]["hpd"]["0.95"]
-        assert sa[0][0] == pytest.approx(sb[0][0], abs=0.1) and sa[-1][1] == pytest.approx(sb[-1][1], abs=0.1)
-    # the Laplace evidence matches the sampled one within the sampler's errors plus 0.1
-    za, zb = summaries["marginalized"], summaries["sampled"]
-    assert za["log_evidence"] == pytest.approx(zb["log_evidence"], abs=0.1 + 3 * np.hypot(za["log_evidence_err"], zb["log_evidence_err"]))
-
 
 def test_full_reproduce_writes_every_item(tmp_path):
     out = tmp_path / "results"
@@ -59,3 +30,32 @@ def test_full_reproduce_writes_every_item(tmp_path):
         assert any(lo <= 0.0 <= hi for lo, hi in intervals) and any(lo <= mirror <= hi for lo, hi in intervals)
     report = (out / "report.html").read_text()
     assert report.count("data:image/png;base64,") == 8
+
+
+def test_full_size_marginalized_posterior_matches_exact_nuisance_integral(tmp_path):
+    """future-combined at 1500 live points: reweighting the Laplace-marginalized posterior by the
+    importance-sampled exact nuisance integral leaves every 95% HPD set unchanged (the CI test
+    does the same on the --fast fit). Nested sampling of the 12-D sampled-nuisance posterior is
+    not run here: at 300 live points it took 460 s and missed the mirror mode; at 1500 it had
+    not finished after 33 min (docs/inference.md)."""
+    from cevns.reproduce import load_fit
+
+    out = tmp_path / "fc"
+    assert main(["fit", "future-combined", "--out", str(out), "--quiet"]) == 0
+    fit = load_fit(out)
+    like = PoissonLikelihood.from_scenario(Scenario.load("future-combined"))
+    names = fit.summary["free_parameters"]
+    rng = np.random.default_rng(11)
+    index = rng.choice(len(fit.weights), size=2000, p=fit.weights)
+    theta = np.column_stack([fit.samples[n][index] for n in names])
+    laplace = like.log_marginal_likelihood(theta)
+    exact, error = like.log_marginal_importance(theta, rng, n_draws=4000)
+    assert np.all(np.abs(exact - laplace) < 5 * error + 0.01)
+    ratio = np.exp(exact - laplace)
+    for j, name in enumerate(names):
+        lo, hi = fit.bounds[name]
+        plain = hpd_intervals(theta[:, j], np.ones(len(theta)), 0.95, (lo, hi))
+        reweighted = hpd_intervals(theta[:, j], ratio, 0.95, (lo, hi))
+        assert len(plain) == len(reweighted), name
+        for (a0, a1), (b0, b1) in zip(plain, reweighted, strict=True):
+            assert a0 == pytest.approx(b0, abs=(hi - lo) / 200) and a1 == pytest.approx(b1, abs=(hi - lo) / 200)

@@ -158,7 +158,7 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
         for i, name in enumerate(space.nuisance_names):
             equal_columns[name] = drawn[:, i]
     for table in (columns, equal_columns):
-        _add_effective_nsi(table, space.fixed)
+        add_effective_nsi(table, space.fixed)
 
     bounds = space.bounds()
     parameters = {}
@@ -209,7 +209,7 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
     return summary
 
 
-def _add_effective_nsi(table: dict[str, np.ndarray], fixed: dict[str, float]) -> None:
+def add_effective_nsi(table: dict[str, np.ndarray], fixed: dict[str, float]) -> None:
     """Add eff_eps_ee and eff_eps_mumu columns; couplings not in the table take their fixed value (default 0)."""
     n = len(next(iter(table.values())))
     for flavor in ("ee", "mumu"):

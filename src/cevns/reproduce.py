@@ -27,7 +27,8 @@ import numpy as np
 
 from . import __version__
 from .errors import ConfigError
-from .fit import DEFAULT_NLIVE, DEFAULT_TOLERANCE, FAST_NLIVE, FAST_TOLERANCE, FitSettings, coupling_latex, run_fit
+from .fit import (DEFAULT_NLIVE, DEFAULT_TOLERANCE, FAST_NLIVE, FAST_TOLERANCE, FitSettings, add_effective_nsi,
+                  coupling_latex, run_fit)
 from .inference.results import EARTH_NEUTRON_ELECTRON_RATIO, effective_nsi
 from .io import atomic_savefig, atomic_write_json, atomic_write_text
 
@@ -115,11 +116,7 @@ def load_fit(folder: Path, summary: dict | None = None) -> FitResult:
     data = np.load(folder / "weighted_samples.npz")
     names = [str(n) for n in data["names"]]
     samples = {n: data["samples"][:, i] for i, n in enumerate(names)}
-    n = len(data["log_weights"])
-    fixed = summary.get("fixed_parameters", {})
-    for flavor in ("ee", "mumu"):
-        eps_u, eps_d = (samples.get(f"eps_{q}_{flavor}", np.full(n, fixed.get(f"eps_{q}_{flavor}", 0.0))) for q in ("u", "d"))
-        samples[f"eff_eps_{flavor}"] = effective_nsi(eps_u, eps_d)
+    add_effective_nsi(samples, summary.get("fixed_parameters", {}))
     weights = np.exp(data["log_weights"] - np.max(data["log_weights"]))
     bounds = {k: tuple(v) for k, v in summary["prior_ranges"].items()}
     for flavor in ("ee", "mumu"):  # prior-implied range of the effective couplings
@@ -423,6 +420,10 @@ def write_report(out: Path, provenance: dict) -> Path:
                 parts.append(f"<table><tr><th>parameter</th><th>95% credible set</th></tr>{rows}</table>")
         parts.append(f"<p>Files: {', '.join(html.escape(f) for f in entry['files'])}; {entry['seconds']} s. "
                      f"Redo: <code>cevns reproduce --only {item_id} --seed {entry['seed']}{' --fast' if entry['preset'] == 'fast' else ''}</code></p>")
+        if not entry["fits"]:
+            parts.append("<p>No fit: closed forms of SPEC S6 (<code>cevns/physics/degeneracy.py</code>), natural Si and Ge from "
+                         "periodictable, sin<sup>2</sup>&theta;<sub>W</sub> = 0.2387. Numbers: "
+                         "<code>cevns degeneracy Si Ge --json</code>.</p>")
         for name, fit in entry["fits"].items():
             parts.append(
                 f"<details><summary>fit <b>{html.escape(name)}</b>: {fit['sampler']}, {fit['nlive']} live points, "

@@ -34,6 +34,9 @@ from .parameters import ParameterSpace, build_parameter_space
 LAMBDA_FLOOR = 1e-300
 #: Newton iterations for the Laplace approximation; convergence is checked in tests.
 NEWTON_ITERATIONS = 8
+#: Width factor of the importance-sampling proposal around the Laplace Gaussian (heavier
+#: coverage of the tails; any value > 0 is unbiased, ~1-1.5 has the smallest variance here).
+IMPORTANCE_INFLATION = 1.2
 #: Points per block in batched evaluation: keeps the intermediate arrays in cache
 #: (measured with `cevns bench`: 1024 is ~2x faster per point than 20000).
 EVALUATION_CHUNK = 1024
@@ -268,6 +271,35 @@ class PoissonLikelihood:
         _, value, hessian = self.conditional_mode(theta)
         sign, logdet = np.linalg.slogdet(-hessian)
         return np.where(sign > 0, value - 0.5 * logdet - np.sum(np.log(self.sigmas)), -np.inf)
+
+    def log_marginal_importance(self, theta: np.ndarray, rng: np.random.Generator, n_draws: int = 4000,
+                                inflate: float = IMPORTANCE_INFLATION) -> tuple[np.ndarray, np.ndarray]:
+        """The same integral as :meth:`log_marginal_likelihood`, by importance sampling (a second method).
+
+        Draws nu from N(nu*, inflate^2 (-H)^-1) around the conditional mode and averages
+        L(theta, nu) N(nu | 1, sigma) / q(nu): unbiased for the exact integral whatever the
+        proposal, so its difference from the Laplace value is the Laplace error.
+        Returns (log integral, its Monte Carlo standard error in log) per point.
+        """
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        nu_star, _, hessian = self.conditional_mode(theta)
+        cov = inflate**2 * np.linalg.inv(-hessian)
+        cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
+        chol = np.linalg.cholesky(cov)
+        m = self.sigmas.size
+        out, err = np.empty(len(theta)), np.empty(len(theta))
+        for i in range(len(theta)):
+            z = rng.standard_normal((n_draws, m))
+            nu = nu_star[i] + z @ chol[i].T
+            log_q = -0.5 * np.sum(z**2, axis=1) - np.sum(np.log(np.diag(chol[i]))) - 0.5 * m * np.log(2 * np.pi)
+            log_prior = (-0.5 * np.sum(((nu - 1.0) / self.sigmas) ** 2, axis=1) - np.sum(np.log(self.sigmas))
+                         - 0.5 * m * np.log(2 * np.pi))
+            log_w = self.log_likelihood(np.concatenate([np.repeat(theta[i : i + 1], n_draws, axis=0), nu], axis=1)) + log_prior - log_q
+            top = np.max(log_w)
+            w = np.exp(log_w - top)
+            out[i] = top + np.log(np.mean(w))
+            err[i] = np.std(w) / np.sqrt(n_draws) / np.mean(w)
+        return out, err
 
     def sample_nuisances(self, theta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Draw nuisances from their Laplace (Gaussian) conditional posterior at each theta."""
