@@ -66,6 +66,19 @@ def test_mpiexec_fit_matches_single_process(tmp_path):
     assert (out / "summary.json").stat().st_mtime_ns == before
 
 
+@pytest.mark.mpi
+@needs_mpi
+def test_mpiexec_reproduce_runs_its_fits_over_the_ranks(tmp_path):
+    out = tmp_path / "results"
+    proc = subprocess.run([MPIEXEC, "-n", "2", CEVNS, "reproduce", "--fast", "--only", "fig2", "--out", str(out), "--quiet"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("report:") == 1  # rank 0 alone prints and writes
+    assert (out / "fig2.png").stat().st_size > 0 and (out / "report.html").exists()
+    summary = json.loads((out / "fits-fast" / "coherent-2017-2p" / "summary.json").read_text())
+    assert summary["mpi_processes"] == 2
+
+
 def test_mpi_launch_without_mpi4py_is_one_line_error(tmp_path):
     """Launched as rank 0 of 2 (launcher variables set) with mpi4py hidden: exit 2, one line naming '.[mpi]'."""
     fake = tmp_path / "fake" / "mpi4py"
