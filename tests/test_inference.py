@@ -57,7 +57,8 @@ def test_laplace_marginal_matches_monte_carlo():
     assert like.log_marginal_likelihood(theta)[0] == pytest.approx(monte_carlo, abs=0.01)
 
 
-def test_laplace_marginal_matches_importance_sampling_on_future_combined_posterior(fast_reproduction):
+def test_laplace_marginal_matches_importance_sampling_on_future_combined_posterior(fast_reproduction,
+                                                                                  check_laplace_against_importance):
     """Second method for the marginalized nuisances on future-combined (8 nuisances, both ee modes).
 
     At posterior draws of the fast fit, log of Integral L N(nu) dnu by importance sampling
@@ -65,27 +66,9 @@ def test_laplace_marginal_matches_importance_sampling_on_future_combined_posteri
     reweighting the posterior by the exact/Laplace ratio leaves every 95% HPD set unchanged:
     sampling the nuisances would give the same sets up to the sampler's own noise.
     """
-    from cevns.reproduce import load_fit
-
-    fit = load_fit(fast_reproduction / "fits-fast" / "future-combined")
-    like = PoissonLikelihood.from_scenario(Scenario.load("future-combined"))
-    names = fit.summary["free_parameters"]
-    rng = np.random.default_rng(7)
-    index = rng.choice(len(fit.weights), size=400, p=fit.weights)
-    theta = np.column_stack([fit.samples[n][index] for n in names])
-    assert np.any(theta[:, names.index("eps_u_ee")] < -0.2) and np.any(theta[:, names.index("eps_u_ee")] > -0.1)  # both modes
-    laplace = like.log_marginal_likelihood(theta)
-    exact, error = like.log_marginal_importance(theta, rng, n_draws=4000)
-    assert np.all(np.abs(exact - laplace) < 5 * error + 0.01)
-    assert abs(np.mean(exact - laplace)) < 0.01
-    ratio = np.exp(exact - laplace)
-    for j, name in enumerate(names):
-        lo, hi = fit.bounds[name]
-        plain = hpd_intervals(theta[:, j], np.ones(len(theta)), 0.95, (lo, hi))
-        reweighted = hpd_intervals(theta[:, j], ratio, 0.95, (lo, hi))
-        assert len(plain) == len(reweighted)
-        for (a0, a1), (b0, b1) in zip(plain, reweighted, strict=True):
-            assert a0 == pytest.approx(b0, abs=(hi - lo) / 200) and a1 == pytest.approx(b1, abs=(hi - lo) / 200)
+    draws, difference = check_laplace_against_importance(fast_reproduction / "fits-fast" / "future-combined", 400, 7)
+    assert np.any(draws["eps_u_ee"] < -0.2) and np.any(draws["eps_u_ee"] > -0.1)  # both modes
+    assert abs(np.mean(difference)) < 0.01
 
 
 def test_effective_nsi_formula():
@@ -177,6 +160,10 @@ def test_fit_resume_and_force(tmp_path, capsys):
     other = ["fit", "coherent-2017-4p", "--fast", "--out", str(out), "--quiet", "--resume"]
     assert main(other) == 2
     assert "different configuration" in capsys.readouterr().err
+    # --resume of a finished run with another seed would relabel the old checkpoint: refused
+    assert main(argv[:-2] + ["--seed", "6", "--resume"]) == 2
+    assert "other sampler settings" in capsys.readouterr().err
+    assert json.loads((out / "summary.json").read_text())["seed"] == 5
     assert main(argv[:-2] + ["--seed", "6", "--force"]) == 0
     assert json.loads((out / "summary.json").read_text())["seed"] == 6
 

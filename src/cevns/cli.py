@@ -186,6 +186,16 @@ def cmd_degeneracy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run_options(p: argparse.ArgumentParser, json_help: str) -> None:
+    """--fast, --seed, --quiet, --json: shared by the commands that run fits."""
+    from .fit import FAST_NLIVE, FAST_TOLERANCE
+
+    p.add_argument("--fast", action="store_true", help=f"quick-look preset: {FAST_NLIVE} live points, tolerance {FAST_TOLERANCE}")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same numbers")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--json", action="store_true", help=json_help)
+
+
 # --- parser -----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     from .inference.samplers import DEFAULT_SAMPLER, SAMPLERS
@@ -226,14 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sampler", default=DEFAULT_SAMPLER, choices=SAMPLERS, help=f"backend (default {DEFAULT_SAMPLER})")
     p.add_argument("--nlive", type=int, metavar="N", help="live points (default 1500 as in the paper; 300 with --fast)")
     p.add_argument("--tolerance", type=float, metavar="DLOGZ", help="stopping tolerance on log-evidence (default 0.1; 0.5 with --fast)")
-    p.add_argument("--fast", action="store_true", help="quick-look preset: 300 live points, tolerance 0.5")
     p.add_argument("--nuisances", choices=["marginalized", "sampled"], help="treat nuisances by per-point Laplace marginalization "
                    "or as sampled parameters (default: the scenario's [fit] nuisances, 'marginalized')")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same numbers")
     p.add_argument("--resume", action="store_true", help="continue the run in --out (same configuration only)")
     p.add_argument("--force", action="store_true", help="overwrite a previous run in --out")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.add_argument("--json", action="store_true", help="print summary.json to stdout")
+    _add_run_options(p, "print summary.json to stdout")
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser(
@@ -244,10 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default="results", metavar="DIR", help="output folder (default results/)")
     p.add_argument("--only", metavar="ID,...", help="comma-separated items: fig1,...,fig8,table3 (default all)")
-    p.add_argument("--fast", action="store_true", help="quick-look fits: 300 live points, tolerance 0.5")
-    p.add_argument("--seed", type=int, default=0, help="random seed of every fit (default 0)")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.add_argument("--json", action="store_true", help="print provenance.json to stdout")
+    _add_run_options(p, "print provenance.json to stdout")
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser(

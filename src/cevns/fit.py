@@ -69,11 +69,18 @@ def prepare_output(out: Path, config_text: str, settings: FitSettings) -> dict |
     summary_path = out / "summary.json"
     if summary_path.exists():
         summary = json.loads(summary_path.read_text())
-        same = (summary.get("sampler"), summary.get("nlive"), summary.get("seed"), summary.get("nuisances")) == (
-            settings.sampler, settings.n_live, settings.seed, settings.nuisances)
-        if same:
-            return summary
+        if not same_run_settings(summary, settings):
+            # resuming would continue the old checkpoint and label it with the new settings
+            raise ConfigError(f"--resume: {str(out)!r} holds a finished run with other sampler settings "
+                              f"(sampler, nlive, seed or nuisances); use another --out or --force")
+        return summary
     return None
+
+
+def same_run_settings(summary: dict, settings: FitSettings) -> bool:
+    """Whether a finished run's summary was made with these sampler settings."""
+    return (summary.get("sampler"), summary.get("nlive"), summary.get("seed"), summary.get("nuisances")) == (
+        settings.sampler, settings.n_live, settings.seed, settings.nuisances)
 
 
 def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=None) -> dict | None:  # noqa: ANN001
@@ -93,29 +100,21 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
         raise ConfigError(f"under MPI only --sampler nautilus spreads its likelihood over the ranks; got {settings.sampler!r} "
                           "(run it without mpiexec)")
     config_text = config_to_toml(scenario.config)
-    status, payload = "run", None
-    if mpi.is_root:
-        try:
-            reused = prepare_output(out, config_text, settings)
-            if reused is not None:
-                status, payload = "reused", reused
-            else:
-                try:
-                    out.mkdir(parents=True, exist_ok=True)
-                except OSError as err:
-                    raise ConfigError(f"--out {str(out)!r} cannot be created: {err.strerror}") from None
-                atomic_write_text(out / "config.toml", config_text)
-        except ConfigError as err:
-            status, payload = "error", str(err)
-    if mpi.size > 1:  # every rank takes the same branch
-        status, message = mpi.comm.bcast((status, payload if status == "error" else None), root=0)
-        if status == "error":
-            payload = message
-    if status == "error":
-        raise ConfigError(payload)
-    if status == "reused":
+
+    def check_folder() -> dict | None:
+        reused = prepare_output(out, config_text, settings)
+        if reused is None:
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise ConfigError(f"--out {str(out)!r} cannot be created: {err.strerror}") from None
+            atomic_write_text(out / "config.toml", config_text)
+        return reused
+
+    reused = mpi.root_decides(check_folder)
+    if reused is not None:
         _log(f"[{scenario.name}] finished run found in {out}: reusing it", settings.verbose and mpi.is_root)
-        return payload if mpi.is_root else None
+        return reused if mpi.is_root else None
     settings.verbose = settings.verbose and mpi.is_root
 
     _log(f"[{scenario.name}] building response kernels and likelihood", settings.verbose)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import ConfigError
 
@@ -57,6 +58,24 @@ class World:
     @property
     def is_root(self) -> bool:
         return self.rank == 0
+
+    def root_decides(self, decide: Callable[[], Any]) -> Any:
+        """Run ``decide`` on rank 0 only (folder checks, file reads) and give its result to every rank.
+
+        A :class:`ConfigError` it raises is raised on every rank, so no worker is left
+        waiting for a rank 0 that has stopped.
+        """
+        result, error = None, None
+        if self.is_root:
+            try:
+                result = decide()
+            except ConfigError as err:
+                error = str(err)
+        if self.size > 1:
+            result, error = self.comm.bcast((result, error), root=0)
+        if error is not None:
+            raise ConfigError(error)
+        return result
 
 
 _WORLD: World | None = None

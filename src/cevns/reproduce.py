@@ -25,12 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, units
 from .errors import ConfigError
 from .fit import (DEFAULT_NLIVE, DEFAULT_TOLERANCE, FAST_NLIVE, FAST_TOLERANCE, FitSettings, add_effective_nsi,
-                  coupling_latex, run_fit)
+                  coupling_latex, run_fit, same_run_settings)
 from .inference.results import EARTH_NEUTRON_ELECTRON_RATIO, effective_nsi
 from .io import atomic_savefig, atomic_write_json, atomic_write_text
+from .parallel import world
+from .scenario import Scenario
 
 DEFAULT_OUT = "results"
 #: Table 3's parameters: the four flavor-diagonal couplings (SPEC S7).
@@ -72,6 +74,10 @@ class Reproduction:
             print(message, file=sys.stderr, flush=True)
 
     @property
+    def preset(self) -> str:
+        return "fast" if self.fast else "full"
+
+    @property
     def fit_root(self) -> Path:
         return self.out / ("fits-fast" if self.fast else "fits")
 
@@ -83,25 +89,20 @@ class Reproduction:
         """Run (or reuse) the fit of a built-in scenario and load its weighted samples."""
         if scenario_name in self.fits:
             return self.fits[scenario_name]
-        from .scenario import Scenario
 
         folder = self.fit_root / scenario_name
         settings = self.settings()
-        summary_path = folder / "summary.json"
-        from .parallel import world
+        scenario = Scenario.load(scenario_name)
+        settings.nuisances = scenario.config.fit.nuisances
 
-        mpi = world()
-        refit = False
-        if mpi.is_root and summary_path.exists():
-            old = json.loads(summary_path.read_text())
-            if (old.get("seed"), old.get("nlive"), old.get("sampler")) != (settings.seed, settings.n_live, settings.sampler):
-                self.log(f"  {scenario_name}: previous fit in {folder} used other settings; refitting")
-                refit = True
-        if mpi.size > 1:
-            refit = mpi.comm.bcast(refit, root=0)
-        if refit:
+        def other_settings() -> bool:
+            summary_path = folder / "summary.json"
+            return summary_path.exists() and not same_run_settings(json.loads(summary_path.read_text()), settings)
+
+        if world().root_decides(other_settings):
+            self.log(f"  {scenario_name}: previous fit in {folder} used other settings; refitting")
             settings.resume, settings.force = False, True
-        summary = run_fit(Scenario.load(scenario_name), folder, settings, pool=self.pool)
+        summary = run_fit(scenario, folder, settings, pool=self.pool)
         if summary is None:  # an MPI worker: it evaluated likelihood batches for rank 0
             self.fits[scenario_name] = None
             return None
@@ -137,7 +138,7 @@ def _plt():
 
 
 def _save(rep: Reproduction, fig, stem: str, description: str) -> list[str]:  # noqa: ANN001
-    metadata_png = {"Software": f"cevns {__version__}", "Description": f"{description}; seed {rep.seed}; {'fast' if rep.fast else 'full'} preset"}
+    metadata_png = {"Software": f"cevns {__version__}", "Description": f"{description}; seed {rep.seed}; {rep.preset} preset"}
     atomic_savefig(fig, rep.out / f"{stem}.png", dpi=130, metadata=metadata_png)
     atomic_savefig(fig, rep.out / f"{stem}.pdf", metadata={"Creator": f"cevns {__version__}", "Subject": metadata_png["Description"]})
     _plt().close(fig)
@@ -265,7 +266,7 @@ def _union(intervals: list[list[float]], fmt: str = "{:+.3f}", joiner: str = " U
 def make_table3(rep: Reproduction) -> list[str]:
     fit = rep.fit("future-combined")
     table = table3_intervals(fit.summary)
-    note = f"cevns {__version__}, scenario future-combined, seed {rep.seed}, {'fast' if rep.fast else 'full'} preset"
+    note = f"cevns {__version__}, scenario future-combined, seed {rep.seed}, {rep.preset} preset"
     md = ["| parameter | 95% credible set |", "|---|---|"]
     md += [f"| {coupling_latex(p)} | {_union(v, joiner=' ∪ ')} |" for p, v in table.items()]
     md += ["", f"Marginal 95% highest-posterior-density sets (unions where disjoint); {note}."]
@@ -327,21 +328,10 @@ def check_writable(out: Path) -> None:
 def reproduce(out: str | Path = DEFAULT_OUT, only: str | None = None, fast: bool = False, seed: int = 0,
               verbose: bool = True, pool=None) -> dict:  # noqa: ANN001
     """Run the selected items; returns the provenance record (also written to ``provenance.json``)."""
-    from .parallel import world
-
     ids = parse_only(only)
     out = Path(out)
     mpi = world()
-    error = None
-    if mpi.is_root:
-        try:
-            check_writable(out)
-        except ConfigError as err:
-            error = str(err)
-    if mpi.size > 1:
-        error = mpi.comm.bcast(error, root=0)
-    if error:
-        raise ConfigError(error)
+    mpi.root_decides(lambda: check_writable(out))
     if not mpi.is_root:  # MPI workers: take part in the same fits, in the same order, write nothing
         rep = Reproduction(out, fast, seed, False, pool)
         for item_id in ids:
@@ -351,7 +341,7 @@ def reproduce(out: str | Path = DEFAULT_OUT, only: str | None = None, fast: bool
     rep = Reproduction(out, fast, seed, verbose, pool)
     provenance_path = out / "provenance.json"
     provenance = json.loads(provenance_path.read_text()) if provenance_path.exists() else {}
-    provenance.update({"version": __version__, "seed": seed, "preset": "fast" if fast else "full"})
+    provenance.update({"version": __version__, "seed": seed, "preset": rep.preset})
     items = provenance.setdefault("items", {})
     start_all = time.perf_counter()
     for k, item_id in enumerate(ids, 1):
@@ -367,7 +357,7 @@ def reproduce(out: str | Path = DEFAULT_OUT, only: str | None = None, fast: bool
             "files": files,
             "seconds": round(elapsed, 2),
             "seed": seed,
-            "preset": "fast" if fast else "full",
+            "preset": rep.preset,
             "version": __version__,
             "fits": {name: _fit_record(rep, name) for name in item.fits},
         }
@@ -422,7 +412,7 @@ def write_report(out: Path, provenance: dict) -> Path:
                      f"Redo: <code>cevns reproduce --only {item_id} --seed {entry['seed']}{' --fast' if entry['preset'] == 'fast' else ''}</code></p>")
         if not entry["fits"]:
             parts.append("<p>No fit: closed forms of SPEC S6 (<code>cevns/physics/degeneracy.py</code>), natural Si and Ge from "
-                         "periodictable, sin<sup>2</sup>&theta;<sub>W</sub> = 0.2387. Numbers: "
+                         f"periodictable, sin<sup>2</sup>&theta;<sub>W</sub> = {units.SIN2_THETA_W_LOW_ENERGY}. Numbers: "
                          "<code>cevns degeneracy Si Ge --json</code>.</p>")
         for name, fit in entry["fits"].items():
             parts.append(

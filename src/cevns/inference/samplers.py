@@ -80,16 +80,15 @@ def _normalize(log_w: np.ndarray) -> np.ndarray:
     return log_w - np.logaddexp.reduce(log_w)
 
 
-class _Counter:
-    def __init__(self, fn: Callable) -> None:
-        self.fn, self.calls = fn, 0
+def _batch_or_single(fn: Callable) -> Callable:
+    """Let a batched log-likelihood also take one point (dynesty passes a 1-D array, gets a float)."""
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
+    def wrapped(x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
-        single = x.ndim == 1
-        values = self.fn(np.atleast_2d(x))
-        self.calls += 1 if single else x.shape[0]
-        return values[0] if single else values
+        values = fn(np.atleast_2d(x))
+        return values[0] if x.ndim == 1 else values
+
+    return wrapped
 
 
 def run_sampler(
@@ -125,16 +124,15 @@ def run_sampler(
         raise ConfigError(f"--nlive {n_live} is too small: need at least {ndim + 1} (free parameters + 1)")
     rng = np.random.default_rng(seed)
     check_likelihood(prior_transform, log_likelihood, ndim, rng)
-    counted = _Counter(log_likelihood)
+    loglike = _batch_or_single(log_likelihood)
     start = time.perf_counter()
     if backend == "nautilus":
-        out = _run_nautilus(names, prior_transform, counted, n_live, tolerance, seed, checkpoint_dir, resume, verbose, pool)
+        out = _run_nautilus(names, prior_transform, loglike, n_live, tolerance, seed, checkpoint_dir, resume, verbose, pool)
     elif backend == "ultranest":
-        out = _run_ultranest(names, prior_transform, counted, n_live, tolerance, seed, checkpoint_dir, resume, verbose)
+        out = _run_ultranest(names, prior_transform, loglike, n_live, tolerance, seed, checkpoint_dir, resume, verbose)
     else:
-        out = _run_dynesty(names, prior_transform, counted, n_live, tolerance, seed, checkpoint_dir, resume, verbose)
-    out.wall_seconds = time.perf_counter() - start
-    out.n_likelihood_calls = out.n_likelihood_calls or counted.calls
+        out = _run_dynesty(names, prior_transform, loglike, n_live, tolerance, seed, checkpoint_dir, resume, verbose)
+    out.wall_seconds = time.perf_counter() - start  # every backend reports its own likelihood-call count
     return out
 
 
