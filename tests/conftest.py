@@ -22,20 +22,20 @@ def check_laplace_against_importance():
     draws by exact/Laplace leaves every 95% HPD set unchanged to one histogram bin. Returns the draws."""
     import numpy as np
 
-    from cevns.inference.likelihood import PoissonLikelihood
+    from cevns import Model, Scenario, load_fit
     from cevns.inference.results import hpd_intervals
-    from cevns.reproduce import load_fit
-    from cevns.scenario import Scenario
 
     def check(folder, n_points, seed):
         fit = load_fit(folder)
-        like = PoissonLikelihood.from_scenario(Scenario.load(fit.summary["scenario"]))
-        names = fit.summary["free_parameters"]
+        model = Model.from_scenario(Scenario.load(fit.scenario))
+        data = model.asimov()
+        names = fit.poi_names
         rng = np.random.default_rng(seed)
         index = rng.choice(len(fit.weights), size=n_points, p=fit.weights)
-        theta = np.column_stack([fit.samples[n][index] for n in names])
-        laplace = like.log_marginal_likelihood(theta)
-        exact, error = like.log_marginal_importance(theta, rng, n_draws=4000)
+        columns = fit.columns
+        theta = np.column_stack([columns[n][index] for n in names])
+        laplace = model.log_marginal_likelihood(theta, data)
+        exact, error = model.log_marginal_importance(theta, data, rng, n_draws=4000)
         assert np.all(np.abs(exact - laplace) < 5 * error + 0.01)
         ratio = np.exp(exact - laplace)
         for j, name in enumerate(names):

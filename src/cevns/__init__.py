@@ -5,27 +5,36 @@ response kernels (the rate is a quadratic form in the NSI couplings), and
 Bayesian fits. Reproduces Dent et al., arXiv:1711.03521.
 """
 
+__version__ = "0.1.0"  # before the imports: submodules record it in their outputs
+
 from .config import ScenarioConfig, builtin_scenarios, load_config
 from .errors import ConfigError
 from .experiment import Experiment, PhysicsOptions, ResponseKernels
+from .inference.fitting import FitResult, fit, load_fit
+from .model import Model, ModelError, Parameter
 from .physics.couplings import NSI_NAMES
 from .physics.flavors import Flavor
 from .scenario import Scenario
 
-__version__ = "0.1.0"
 
 __all__ = [
     "NSI_NAMES",
     "ConfigError",
     "Experiment",
+    "FitResult",
     "Flavor",
+    "Model",
+    "ModelError",
+    "Parameter",
     "PhysicsOptions",
     "ResponseKernels",
     "Scenario",
     "ScenarioConfig",
     "__version__",
     "builtin_scenarios",
+    "fit",
     "load_config",
+    "load_fit",
 ]
 
 

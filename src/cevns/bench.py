@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from .inference.likelihood import PoissonLikelihood
+from .model import Model
 from .physics.couplings import NSI_NAMES, N_NSI
 
 
@@ -32,29 +32,29 @@ def benchmark_likelihood(scenario, batch: int = 10000, seconds: float = 2.0, see
     except ImportError:  # pragma: no cover
         single_core = nullcontext()
     with single_core:
-        likelihood = PoissonLikelihood.from_scenario(scenario)
-        space = likelihood.space
+        model = Model.from_scenario(scenario)
+        data = model.observed() if scenario.config.fit.data == "observed" else model.asimov()
         rng = np.random.default_rng(seed)
-        cube = rng.uniform(size=(batch, len(space.couplings) + len(space.nuisances)))
-        params = space.prior_transform(cube, nuisances_sampled=True)
-        p = len(space.couplings)
-        sampled = _rate(lambda: likelihood.log_likelihood(params), batch, seconds)
-        small = params[: max(1, batch // 10), :p]
-        marginal = _rate(lambda: likelihood.log_marginal_likelihood(small), len(small), seconds)
+        params = model.prior_transform(rng.uniform(size=(batch, len(model.parameter_names))), "sampled")
+        sampled = _rate(lambda: model.log_likelihood(params, data), batch, seconds)
+        free = params[: max(1, batch // 10), model.free_indices]
+        marginal = _rate(lambda: model.log_marginal_likelihood(free, data), len(free), seconds)
 
         def naive_one() -> float:
             # the pyCEvNS way: integrate flux x cross section for every evaluation
             eps = np.zeros(N_NSI)
-            for j, c in enumerate(space.couplings):
-                eps[NSI_NAMES.index(c.name)] = params[0, j]
+            for j in model.coupling_indices:
+                name = model.parameter_names[j]
+                if name in NSI_NAMES:
+                    eps[NSI_NAMES.index(name)] = params[0, j]
             lam = np.concatenate([m.experiment.direct_signal(eps).sum(axis=1) + m.background for m in scenario.experiments])
-            return float(np.sum(likelihood.data * np.log(lam) - lam))
+            return float(np.sum(data * np.log(lam) - lam))
 
         naive = _rate(naive_one, 1, seconds)
     return {
         "scenario": scenario.name,
-        "n_parameters": len(space.couplings) + len(space.nuisances),
-        "n_bins": int(likelihood.data.size),
+        "n_parameters": len(model.parameter_names),
+        "n_bins": int(model.n_bins),
         "batch": batch,
         "likelihood_evals_per_second": sampled,
         "marginalized_evals_per_second": marginal,

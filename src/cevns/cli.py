@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .errors import ConfigError
+from .errors import ConfigError, RunFolderError
+from .parallel import launcher_rank
 
 EXIT_USAGE = 2
 
@@ -90,24 +91,35 @@ def cmd_rates(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What each command says to do about an output folder that cannot take the run (errors.RunFolderError.reason).
+FOLDER_REMEDIES = {
+    "fit": {"holds-run": "use --resume to continue it or --force to overwrite it",
+            "other-config": "use another --out, or --force to overwrite it",
+            "other-settings": "use the same settings, another --out, or --force to overwrite it",
+            "locked": "wait for it to finish or use another --out",
+            "unusable": "use another --out"},
+    "reproduce": {"locked": "wait for it to finish or use another --out", "unusable": "use another --out"},
+}
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
-    from .fit import DEFAULT_NLIVE, DEFAULT_TOLERANCE, FAST_NLIVE, FAST_TOLERANCE, FitSettings, run_fit
+    from .fit import FitSettings, run_fit
     from .scenario import Scenario
 
-    n_live = args.nlive if args.nlive is not None else (FAST_NLIVE if args.fast else DEFAULT_NLIVE)
-    tolerance = args.tolerance if args.tolerance is not None else (FAST_TOLERANCE if args.fast else DEFAULT_TOLERANCE)
     if args.resume and args.force:
         raise ConfigError("--resume and --force exclude each other")
-    if not tolerance > 0:
-        raise ConfigError(f"--tolerance must be > 0, got {tolerance}")
+    if args.tolerance is not None and not (np.isfinite(args.tolerance) and args.tolerance > 0):
+        raise ConfigError(f"--tolerance must be a finite number > 0, got {args.tolerance}")
     from .parallel import world
 
     mpi = world()  # under mpiexec: needs mpi4py (one-line error otherwise)
     scenario = Scenario.load(args.scenario)
-    settings = FitSettings(args.sampler, n_live, tolerance, args.seed, args.nuisances, args.resume, args.force, not args.quiet)
-    summary = run_fit(scenario, args.out, settings)
+    settings = FitSettings(args.sampler, args.nlive, args.tolerance, args.seed, args.nuisances, args.fast, args.resume,
+                           args.force, not args.quiet)
+    result = run_fit(scenario, args.out, settings)
     if not mpi.is_root:
         return 0
+    summary = result.summary()
     if args.json:
         _print_json(summary)
     else:
@@ -115,8 +127,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
               f"({summary['n_likelihood_calls']} likelihood calls, {summary['wall_seconds']:.1f} s)")
         for name in summary["free_parameters"] + ["eff_eps_ee", "eff_eps_mumu"]:
             entry = summary["parameters"][name]
-            sets = " U ".join(f"[{lo:+.3f}, {hi:+.3f}]" for lo, hi in entry["hpd"]["0.95"])
-            print(f"  {name:<14} median {entry['median']:+.3f}   95% HPD {sets}")
+            sets = " U ".join(f"[{lo:+.4g}, {hi:+.4g}]" for lo, hi in entry["hpd"]["0.95"])
+            print(f"  {name:<14} median {entry['median']:+.4g}   95% HPD {sets}")
         print(f"outputs in {args.out}/")
     return 0
 
@@ -188,9 +200,7 @@ def cmd_degeneracy(args: argparse.Namespace) -> int:
 
 def _add_run_options(p: argparse.ArgumentParser, json_help: str) -> None:
     """--fast, --seed, --quiet, --json: shared by the commands that run fits."""
-    from .fit import FAST_NLIVE, FAST_TOLERANCE
-
-    p.add_argument("--fast", action="store_true", help=f"quick-look preset: {FAST_NLIVE} live points, tolerance {FAST_TOLERANCE}")
+    p.add_argument("--fast", action="store_true", help="quick-look preset: fewer live points and a looser tolerance")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same numbers")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--json", action="store_true", help=json_help)
@@ -198,7 +208,7 @@ def _add_run_options(p: argparse.ArgumentParser, json_help: str) -> None:
 
 # --- parser -----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    from .inference.samplers import DEFAULT_SAMPLER, SAMPLERS
+    from .inference.samplers import SAMPLERS
 
     parser = argparse.ArgumentParser(
         prog="cevns",
@@ -233,9 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("scenario", metavar="SCENARIO_OR_FILE", help="built-in fit scenario or TOML path")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--sampler", default=DEFAULT_SAMPLER, choices=SAMPLERS, help=f"backend (default {DEFAULT_SAMPLER})")
-    p.add_argument("--nlive", type=int, metavar="N", help="live points (default 1500 as in the paper; 300 with --fast)")
-    p.add_argument("--tolerance", type=float, metavar="DLOGZ", help="stopping tolerance on log-evidence (default 0.1; 0.5 with --fast)")
+    p.add_argument("--sampler", choices=SAMPLERS, help="backend (default: chosen per fit dimension, see docs/sampling.md)")
+    p.add_argument("--nlive", type=int, metavar="N", help="live points or particles (default: chosen per sampler and fit "
+                   "dimension, see docs/sampling.md)")
+    p.add_argument("--tolerance", type=float, metavar="DLOGZ", help="stopping tolerance on log-evidence (default: per sampler)")
     p.add_argument("--nuisances", choices=["marginalized", "sampled"], help="treat nuisances by per-point Laplace marginalization "
                    "or as sampled parameters (default: the scenario's [fit] nuisances, 'marginalized')")
     p.add_argument("--resume", action="store_true", help="continue the run in --out (same configuration only)")
@@ -285,9 +296,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except RunFolderError as err:
+        remedy = FOLDER_REMEDIES.get(args.command, {}).get(err.reason, "use another --out")
+        if launcher_rank() == 0:
+            print(f"cevns: error: --out: {err}; {remedy}", file=sys.stderr)
+        return EXIT_USAGE
     except ConfigError as err:
-        from .parallel import launcher_rank
-
         if launcher_rank() == 0:  # under mpiexec every rank fails the same way; one line is enough
             print(f"cevns: error: {err}", file=sys.stderr)
         return EXIT_USAGE

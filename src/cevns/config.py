@@ -27,6 +27,22 @@ from . import units
 from .errors import ConfigError
 from .physics.couplings import UnknownCouplingError, canonical_nsi_name
 
+#: Physics parameters a fit can free besides the NSI couplings, mapped to the
+#: [physics] option they set. sin2_theta_w enters the charge linearly (an exact
+#: quadratic form); with an entry in [fit] grid_points it is treated like a
+#: non-linear parameter instead (kernels on a grid, interpolated).
+PHYSICS_PARAMETERS = {"sin2_theta_w": "sin2_theta_w"}
+
+
+def canonical_parameter_name(name: str) -> str:
+    """An NSI coupling's canonical name, or a physics parameter's name (ValueError otherwise)."""
+    if name in PHYSICS_PARAMETERS:
+        return name
+    try:
+        return canonical_nsi_name(name)
+    except UnknownCouplingError as err:
+        raise ValueError(f"{err}; or a physics parameter: {', '.join(PHYSICS_PARAMETERS)}") from None
+
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 
@@ -145,6 +161,46 @@ class ObservedConfig(_Model):
         return self
 
 
+class SystematicConfig(_Model):
+    """A nuisance or free normalisation on some samples of an experiment (pyhf-style modifiers).
+
+    ``name`` is the parameter's name: the same name in another experiment (same kind and
+    width) is the same parameter, so one systematic can be shared or correlated by name.
+    ``applies_to``: "signal" (every source component), "background", or component names
+    (e.g. "prompt_nu_mu"). Kinds (``cevns.model.parameters``):
+
+    * ``norm``: Gaussian normalisation N(1, uncertainty);
+    * ``lognorm``: log-normal normalisation, factor (1 + uncertainty)^z, z ~ N(0, 1);
+    * ``shape``: +-1 sigma templates as per-bin ratios to the nominal (``up``, ``down``),
+      interpolated with pyhf's code 4p;
+    * ``staterror``: one Gaussian factor per bin with relative widths ``relative``;
+    * ``free-norm``: an unconstrained normalisation with a flat prior on ``range``.
+    """
+
+    name: str = Field(min_length=1)
+    kind: Literal["norm", "lognorm", "shape", "staterror", "free-norm"]
+    applies_to: list[str] = Field(default_factory=lambda: ["signal"], min_length=1)
+    uncertainty: PositiveFloat | None = None
+    up: list[NonNegativeFloat] | None = None
+    down: list[NonNegativeFloat] | None = None
+    relative: list[PositiveFloat] | None = None
+    range: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> SystematicConfig:
+        needs = {"norm": ("uncertainty",), "lognorm": ("uncertainty",), "shape": ("up", "down"),
+                 "staterror": ("relative",), "free-norm": ("range",)}[self.kind]
+        for key in ("uncertainty", "up", "down", "relative", "range"):
+            given = getattr(self, key) is not None
+            if key in needs and not given:
+                raise ValueError(f"systematic {self.name!r} of kind {self.kind!r} needs {key}")
+            if key not in needs and given:
+                raise ValueError(f"systematic {self.name!r} of kind {self.kind!r} takes no {key} (it needs {', '.join(needs)})")
+        if self.range is not None and not self.range[1] > self.range[0]:
+            raise ValueError(f"systematic {self.name!r}: range {list(self.range)} is empty; give [low, high] with low < high")
+        return self
+
+
 class ExperimentConfig(_Model):
     name: str
     target: str
@@ -158,6 +214,8 @@ class ExperimentConfig(_Model):
     background_uncertainty: NonNegativeFloat = 0.0
     efficiency: EfficiencyConfig | None = None
     observed: ObservedConfig | None = None
+    background_nuisance: str | None = None
+    systematics: list[SystematicConfig] = Field(default_factory=list)
     description: str = ""
 
     @model_validator(mode="after")
@@ -170,6 +228,11 @@ class ExperimentConfig(_Model):
             raise ValueError(f"observed.counts has {len(self.observed.counts)} entries for {self.bins} bins")
         if self.observed is not None and self.observed.signal is not None and self.bins != 1:
             raise ValueError("observed.signal (published excess) needs bins = 1")
+        for syst in self.systematics:
+            for key in ("up", "down", "relative"):
+                values = getattr(syst, key)
+                if values is not None and len(values) != self.bins:
+                    raise ValueError(f"systematic {syst.name!r}: {key} has {len(values)} entries for {self.bins} bins")
         return self
 
 
@@ -179,19 +242,21 @@ class FitConfig(_Model):
     free: dict[str, tuple[float, float]] = Field(default_factory=dict)
     fixed: dict[str, float] = Field(default_factory=dict)
     data: Literal["asimov", "observed"] = "asimov"
+    asimov_truth: dict[str, float] = Field(default_factory=dict)
     nuisances: Literal["marginalized", "sampled"] = "marginalized"
+    grid_points: dict[str, Annotated[int, Field(ge=3, le=1000)]] = Field(default_factory=dict)
 
-    @field_validator("free", "fixed", mode="before")
+    @field_validator("free", "fixed", "asimov_truth", "grid_points", mode="before")
     @classmethod
     def _canonical_names(cls, value: Any) -> Any:
         if not isinstance(value, dict):
             return value
         out = {}
         for name, item in value.items():
-            try:
-                out[canonical_nsi_name(name)] = item
-            except UnknownCouplingError as err:
-                raise ValueError(str(err)) from None
+            key = canonical_parameter_name(name)
+            if key in out:
+                raise ValueError(f"{name!r} repeats {key!r}")
+            out[key] = item
         return out
 
     @field_validator("free")
@@ -207,6 +272,13 @@ class FitConfig(_Model):
         both = set(self.free) & set(self.fixed)
         if both:
             raise ValueError(f"{sorted(both)} are both free and fixed")
+        if "sin2_theta_w" in self.fixed:
+            raise ValueError("fix sin2_theta_w in [physics], not in [fit] fixed")
+        not_free = sorted(set(self.grid_points) - set(self.free))
+        if not_free:
+            raise ValueError(f"grid_points names {not_free}, which are not free parameters")
+        if len(self.grid_points) > 1:
+            raise ValueError("at most one parameter can be interpolated on a grid")
         return self
 
 

@@ -1,4 +1,4 @@
-"""The one user-facing error type of cevns."""
+"""The user-facing error types of cevns."""
 
 
 class ConfigError(ValueError):
@@ -7,3 +7,18 @@ class ConfigError(ValueError):
     The message is one line that names the offending field and the fix; the
     CLI prints it and exits with code 2.
     """
+
+
+class RunFolderError(ConfigError):
+    """An output folder that cannot take this run.
+
+    ``reason`` says why, in library terms, so that each command can name its own
+    remedy (a flag): ``"holds-run"`` (another finished or started run),
+    ``"other-config"`` (a run of another configuration), ``"other-settings"`` (other
+    sampler settings), ``"locked"`` (another process is writing to it),
+    ``"unusable"`` (not a folder, not writable, corrupt).
+    """
+
+    def __init__(self, message: str, reason: str = "unusable") -> None:
+        super().__init__(message)
+        self.reason = reason

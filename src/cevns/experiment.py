@@ -27,12 +27,18 @@ import numpy as np
 
 from . import units
 from .detectors import Detector, Isotope
-from .physics.couplings import N_NSI, charge_gram_matrices, nsi_matrices, vector_charge
-from .physics.cross_section import reduced_differential_cross_section
+from .physics.couplings import N_NSI, NSI_NAMES, charge_coefficients, nsi_matrices, sm_vector_charge, vector_charge
+from .physics.cross_section import differential_cross_section
 from .physics.flavors import Flavor
 from .physics.form_factors import FORM_FACTORS
 from .physics.kinematics import KINEMATIC_FORMS, e_nu_min, momentum_transfer_squared, t_recoil_max
 from .sources.base import Source, SourceComponent
+
+#: Parameters the vector charge is affine in, after the constant 1: the twelve NSI couplings and
+#: the shift of sin^2(theta_W) from the scenario's value (the SM charge Z g_p + N g_n is affine in
+#: sin^2(theta_W), SPEC S1). The rate is an exact quadratic form in x = (1, *LINEAR_PARAMETERS).
+LINEAR_PARAMETERS = (*NSI_NAMES, "sin2_theta_w")
+N_LINEAR = len(LINEAR_PARAMETERS)
 
 #: Gauss-Legendre nodes per recoil-energy segment (segments split at bin edges,
 #: efficiency jumps and kinematic end-points, so the integrand is smooth on each).
@@ -41,6 +47,19 @@ DEFAULT_RECOIL_NODES = 32
 
 class ExperimentError(ValueError):
     """An experiment whose inputs are inconsistent (e.g. threshold above the end-point)."""
+
+
+def linear_charge_gram_matrices(z: int, n: int, sin2_theta_w: float) -> np.ndarray:
+    """G[a] = sum_b C_ab C_ab^T over x = (1, eps_1..eps_12, delta_s), shape (3, 14, 14).
+
+    C extends :func:`cevns.physics.couplings.charge_coefficients` by the coefficient of
+    delta_s = sin^2(theta_W) - ``sin2_theta_w``: dQ_aa/d sin^2 = Q_SM(s + 1) - Q_SM(s), exact because
+    Q_SM is affine in sin^2(theta_W) (SPEC S1: Z (1/2 - 2 s) - N/2, slope -2Z).
+    """
+    coeff = charge_coefficients(z, n, sin2_theta_w)
+    slope = sm_vector_charge(z, n, sin2_theta_w + 1.0) - sm_vector_charge(z, n, sin2_theta_w)
+    coeff = np.concatenate([coeff, slope * np.eye(3)[:, :, None]], axis=2)
+    return np.einsum("abi,abj->aij", coeff, coeff)
 
 
 @dataclass(frozen=True)
@@ -76,10 +95,12 @@ class ResponseKernels:
     ----------
     kernel : array (n_bins, n_components, n_isotopes)
         Counts per unit squared charge sum_b |Q_ab|^2.
-    quadratic_forms : array (n_bins, n_components, 13, 13)
-        H_jc with mu_jc = x^T H_jc x, x = (1, eps_1..eps_12) in NSI_NAMES order.
+    quadratic_forms : array (n_bins, n_components, 14, 14)
+        H_jc with mu_jc = x^T H_jc x, x = (1, eps_1..eps_12, sin2_theta_w - sin2_reference)
+        (:data:`LINEAR_PARAMETERS` order).
     background : array (n_bins,)
-        Expected background counts per bin at nominal normalization.
+        Expected background counts per bin at nominal normalization: the one background of
+        the experiment (a scenario's data treatment may replace it, see ``cevns.scenario``).
     """
 
     kernel: np.ndarray
@@ -90,12 +111,16 @@ class ResponseKernels:
     bin_edges_keV: np.ndarray
 
     def signal(self, eps: np.ndarray) -> np.ndarray:
-        """Expected signal per bin and component for coupling vector(s) eps of shape (..., 12).
+        """Expected signal per bin and component for coupling vector(s) eps of shape (..., 12), or
+        (..., 13) with the shift of sin^2(theta_W) from the scenario's value last.
 
         Returns an array of shape (..., n_bins, n_components).
         """
         eps = np.asarray(eps, dtype=float)
-        x = np.concatenate([np.ones(eps.shape[:-1] + (1,)), eps], axis=-1)
+        if eps.shape[-1] not in (N_NSI, N_LINEAR):
+            raise ValueError(f"couplings need {N_NSI} or {N_LINEAR} entries in the last axis, got shape {eps.shape}")
+        pad = N_LINEAR - eps.shape[-1]
+        x = np.concatenate([np.ones(eps.shape[:-1] + (1,)), eps, np.zeros(eps.shape[:-1] + (pad,))], axis=-1)
         return np.einsum("...p,jcpq,...q->...jc", x, self.quadratic_forms, x)
 
 
@@ -147,16 +172,25 @@ class Experiment:
         bins = np.clip(np.searchsorted(edges, nodes, side="right") - 1, 0, len(edges) - 2)
         return nodes, weights, bins
 
-    def _integrand_per_charge(self, isotope: Isotope, component: SourceComponent, t_nodes: np.ndarray) -> np.ndarray:
-        """Integral_{E_min(T)} dE phi(E) dsigma/dT / Q^2 at each recoil node (cm^2 / MeV)."""
+    def _integrand(self, isotope: Isotope, component: SourceComponent, t_nodes: np.ndarray,
+                   charge_squared: float = 1.0) -> np.ndarray:
+        """The one rate integrand: Integral_{E_min(T)} dE phi(E) dsigma/dT at each recoil node (cm^2/MeV).
+
+        ``charge_squared`` = sum_b |Q_ab|^2 (1: per unit squared charge, what the kernels store).
+        """
         e_nodes, e_weights = component.spectrum.quadrature(e_nu_min(t_nodes, isotope.mass_MeV))
-        form_factor = FORM_FACTORS[self.physics.form_factor]
         q_MeV = np.sqrt(momentum_transfer_squared(t_nodes, isotope.mass_MeV))
-        f2 = form_factor(q_MeV, isotope.mass_number) ** 2
-        xsec = reduced_differential_cross_section(
-            t_nodes[:, None], e_nodes, isotope.mass_MeV, f2[:, None], self.physics.kinematics
+        f2 = FORM_FACTORS[self.physics.form_factor](q_MeV, isotope.mass_number) ** 2
+        xsec = differential_cross_section(
+            t_nodes[:, None], e_nodes, isotope.mass_MeV, charge_squared, f2[:, None], self.physics.kinematics
         )
         return np.sum(e_weights * xsec, axis=1)
+
+    def _charge_squared(self, isotope: Isotope, component: SourceComponent, eps: np.ndarray) -> float:
+        """sum_b |Q_ab|^2 for the component's incoming flavor a, from the full charge matrix (no kernels)."""
+        eps_u, eps_d = nsi_matrices(np.asarray(eps, dtype=float).reshape(N_NSI))
+        charge = vector_charge(isotope.z, isotope.n, eps_u, eps_d, self.physics.sin2_theta_w)
+        return float(np.sum(charge[component.flavor.index] ** 2))
 
     def _scale(self, isotope: Isotope, component: SourceComponent) -> float:
         """exposure (kg s) * nuclei per kg * flux (cm^-2 s^-1)."""
@@ -172,9 +206,9 @@ class Experiment:
         for ci, comp in enumerate(comps):
             for ii, iso in enumerate(isotopes):
                 t_nodes, t_weights, bins = self._recoil_quadrature(iso, comp)
-                integrand = self._integrand_per_charge(iso, comp, t_nodes) * self.detector.efficiency(t_nodes)
+                integrand = self._integrand(iso, comp, t_nodes) * self.detector.efficiency(t_nodes)
                 kernel[:, ci, ii] = self._scale(iso, comp) * np.bincount(bins, t_weights * integrand, minlength=n_bins)
-        grams = np.stack([charge_gram_matrices(i.z, i.n, self.physics.sin2_theta_w) for i in isotopes])
+        grams = np.stack([linear_charge_gram_matrices(i.z, i.n, self.physics.sin2_theta_w) for i in isotopes])
         flavor_idx = np.array([c.flavor.index for c in comps])
         # H_jc = sum_i K[j,c,i] G_i[a(c)]
         quad = np.einsum("jci,cipq->jcpq", kernel, grams[:, flavor_idx].transpose(1, 0, 2, 3))
@@ -188,22 +222,13 @@ class Experiment:
     def direct_signal(self, eps: np.ndarray) -> np.ndarray:
         """Expected signal (n_bins, n_components) for one 12-vector of couplings, integrating
         the full cross section with the NSI charge (no kernels). Same quadrature as :meth:`kernels`."""
-        eps_u, eps_d = nsi_matrices(np.asarray(eps, dtype=float).reshape(N_NSI))
         comps = self.source.components
         n_bins = self.detector.n_bins
         signal = np.zeros((n_bins, len(comps)))
         for ci, comp in enumerate(comps):
             for iso in self.detector.target.isotopes:
-                charge = vector_charge(iso.z, iso.n, eps_u, eps_d, self.physics.sin2_theta_w)
-                charge_squared = float(np.sum(charge[comp.flavor.index] ** 2))
                 t_nodes, t_weights, bins = self._recoil_quadrature(iso, comp)
-                e_nodes, e_weights = comp.spectrum.quadrature(e_nu_min(t_nodes, iso.mass_MeV))
-                q_MeV = np.sqrt(momentum_transfer_squared(t_nodes, iso.mass_MeV))
-                f2 = FORM_FACTORS[self.physics.form_factor](q_MeV, iso.mass_number) ** 2
-                dsigma = charge_squared * reduced_differential_cross_section(
-                    t_nodes[:, None], e_nodes, iso.mass_MeV, f2[:, None], self.physics.kinematics
-                )
-                rate = np.sum(e_weights * dsigma, axis=1) * self.detector.efficiency(t_nodes)
+                rate = self._integrand(iso, comp, t_nodes, self._charge_squared(iso, comp, eps)) * self.detector.efficiency(t_nodes)
                 signal[:, ci] += self._scale(iso, comp) * np.bincount(bins, t_weights * rate, minlength=n_bins)
         return signal
 
@@ -211,13 +236,10 @@ class Experiment:
         """Differential rate dN/dT (counts per keV over the exposure) per component at recoil energies
         ``t_keV`` (array), efficiency included. Shape (len(t_keV), n_components)."""
         eps_vec = np.zeros(N_NSI) if eps is None else np.asarray(eps, dtype=float)
-        eps_u, eps_d = nsi_matrices(eps_vec)
         t_nodes = np.asarray(t_keV, dtype=float) * units.keV
         out = np.zeros((t_nodes.size, len(self.source.components)))
         for ci, comp in enumerate(self.source.components):
             for iso in self.detector.target.isotopes:
-                charge = vector_charge(iso.z, iso.n, eps_u, eps_d, self.physics.sin2_theta_w)
-                charge_squared = float(np.sum(charge[comp.flavor.index] ** 2))
-                per_MeV = self._scale(iso, comp) * charge_squared * self._integrand_per_charge(iso, comp, t_nodes)
+                per_MeV = self._scale(iso, comp) * self._integrand(iso, comp, t_nodes, self._charge_squared(iso, comp, eps_vec))
                 out[:, ci] += per_MeV * units.keV * self.detector.efficiency(t_nodes)
         return out

@@ -1,18 +1,33 @@
-"""Run a fit of a scenario and write its output folder (SPEC S5, S8).
+"""A fit run in an output folder (``cevns fit``, ``cevns reproduce``): folder policy, MPI, records, plots.
 
-Output folder: ``config.toml`` (the resolved configuration), ``summary.json``,
-``samples.csv`` (equal-weight posterior samples: couplings, nuisances, derived
-effective NSI), ``corner.png``/``corner.pdf``, and the sampler's checkpoint.
-Every file is written atomically. A folder holding another run is refused
-unless ``resume`` (same configuration only) or ``force``.
+The statistics live in :func:`cevns.inference.fitting.fit` (in memory); this module
+decides what happens to a folder:
+
+* ``run.json`` is written when a run starts: the settings (scenario configuration hash,
+  sampler, live points, tolerance, seed, nuisance treatment, version). ``--resume`` of a
+  run whose ``run.json`` differs in any of them is refused.
+* ``complete.json`` is written last, atomically, when every output is in place: the same
+  settings and a SHA-256 checksum of each file it vouches for. A run is finished only
+  when it verifies; a cache (``--resume``, ``cevns reproduce``) reuses nothing else.
+* one lock per folder (``.lock``, an advisory ``flock`` released when the process ends):
+  a second process writing to the same folder is refused with one line.
+* an interrupt (SIGINT) always ends the run as interrupted, even if a library swallowed
+  it (nautilus' network training via scikit-learn catches KeyboardInterrupt and goes on).
+
+Output folder: ``config.toml`` (the resolved configuration), ``run.json``, the fit files of
+:meth:`cevns.inference.fitting.FitResult.save`, ``corner.png``/``corner.pdf``, the sampler's
+checkpoint, and ``complete.json``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import contextlib
+import fcntl
+import hashlib
 import json
+import signal
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,32 +35,51 @@ import numpy as np
 
 from . import __version__
 from .config import config_to_toml
-from .errors import ConfigError
-from .inference.likelihood import PoissonLikelihood
-from .inference.results import CREDIBLE_LEVELS, effective_nsi, equal_weight_samples, hpd_intervals, weighted_quantile
-from .inference.samplers import DEFAULT_SAMPLER, run_sampler
+from .errors import ConfigError, RunFolderError
+from .inference.fitting import FitResult, fit, load_fit
 from .io import atomic_savefig, atomic_write_json, atomic_write_text
-from .physics.couplings import NSI_NAMES
+from .model import Model
 from .scenario import Scenario
 
-#: ``--fast`` preset: fewer live points and a looser stopping tolerance, for quick looks.
-FAST_NLIVE = 300
-FAST_TOLERANCE = 0.5
-DEFAULT_NLIVE = 1500  # the paper's MultiNest setting
-DEFAULT_TOLERANCE = 0.1  # the paper's MultiNest setting
-RUN_FILES = ("summary.json", "samples.csv", "config.toml")
+RUN_RECORD = "run.json"
+COMPLETION_RECORD = "complete.json"
+#: Files a finished run vouches for in complete.json (checksummed).
+RUN_FILES = ("config.toml", "summary.json", "samples.csv", "weighted_samples.npz", "chain.txt", "chain.paramnames",
+             "chain.ranges")
+#: Files whose presence means the folder holds (the start of) a run.
+RUN_MARKERS = ("config.toml", RUN_RECORD, COMPLETION_RECORD, "summary.json")
 
 
 @dataclass
 class FitSettings:
-    sampler: str = DEFAULT_SAMPLER
-    n_live: int = DEFAULT_NLIVE
-    tolerance: float = DEFAULT_TOLERANCE
+    """Settings of a run; ``None`` means the default for the fit's dimension (samplers.default_sampler_settings)."""
+
+    sampler: str | None = None
+    n_live: int | None = None
+    tolerance: float | None = None
     seed: int = 0
     nuisances: str | None = None  # None: the scenario's [fit] nuisances
+    fast: bool = False
     resume: bool = False
     force: bool = False
     verbose: bool = True
+
+    def resolved(self, scenario: Scenario, n_dim: int) -> dict:
+        """The settings that define the run's numbers (recorded in run.json and complete.json)."""
+        from .inference.samplers import default_sampler_settings
+
+        nuisances = self.nuisances or scenario.config.fit.nuisances
+        defaults = default_sampler_settings(n_dim, nuisances == "sampled", self.fast)
+        return {
+            "scenario": scenario.name,
+            "config_sha256": hashlib.sha256(config_to_toml(scenario.config).encode()).hexdigest(),
+            "sampler": self.sampler or defaults["sampler"],
+            "nlive": self.n_live if self.n_live is not None else defaults["n_live"],
+            "tolerance": self.tolerance if self.tolerance is not None else defaults["tolerance"],
+            "seed": self.seed,
+            "nuisances": nuisances,
+            "version": __version__,
+        }
 
 
 def _log(message: str, verbose: bool) -> None:
@@ -53,176 +87,183 @@ def _log(message: str, verbose: bool) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-def prepare_output(out: Path, config_text: str, settings: FitSettings) -> dict | None:
-    """Check the output folder. Returns the existing summary if a finished identical run can be reused."""
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def verified_completion(out: Path, settings: dict) -> bool:
+    """Whether ``out`` holds a finished run with exactly these settings whose files match their checksums."""
+    record = _read_json(out / COMPLETION_RECORD)
+    if record is None or record.get("settings") != settings:
+        return False
+    files = record.get("files")
+    if not isinstance(files, dict) or any((out / f).exists() and f not in files for f in RUN_FILES):
+        return False
+    try:
+        return all(_sha256(out / name) == digest for name, digest in files.items())
+    except OSError:
+        return False
+
+
+def check_folder(out: Path, settings: dict, config_text: str, resume: bool, force: bool) -> bool:
+    """Decide what to do with ``out``: True to reuse a verified finished run, False to (re)start.
+
+    Raises :class:`RunFolderError` when the folder holds another run and neither
+    ``resume`` (same settings) nor ``force`` allows going on.
+    """
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"{str(out)!r} exists and is not a folder", "unusable")
     if not out.exists():
-        return None
-    if not out.is_dir():
-        raise ConfigError(f"--out {str(out)!r} exists and is not a folder")
-    existing = [name for name in RUN_FILES if (out / name).exists()]
-    if not existing or settings.force:
-        return None
-    if not settings.resume:
-        raise ConfigError(f"--out {str(out)!r} already holds a run ({', '.join(existing)}); use --resume to continue it or --force to overwrite")
-    if (out / "config.toml").exists() and (out / "config.toml").read_text() != config_text:
-        raise ConfigError(f"--resume: {str(out)!r} holds a run of a different configuration; use another --out or --force")
-    summary_path = out / "summary.json"
-    if summary_path.exists():
-        summary = json.loads(summary_path.read_text())
-        if not same_run_settings(summary, settings):
-            # resuming would continue the old checkpoint and label it with the new settings
-            raise ConfigError(f"--resume: {str(out)!r} holds a finished run with other sampler settings "
-                              f"(sampler, nlive, seed or nuisances); use another --out or --force")
-        return summary
-    return None
+        return False
+    present = [name for name in RUN_MARKERS if (out / name).exists()]
+    if not present or force:
+        return False
+    if not resume:
+        raise RunFolderError(f"{str(out)!r} already holds a run ({', '.join(present)})", "holds-run")
+    config_path = out / "config.toml"
+    if config_path.exists() and config_path.read_text() != config_text:
+        raise RunFolderError(f"{str(out)!r} holds a run of a different configuration", "other-config")
+    record = _read_json(out / RUN_RECORD)
+    if record is None or record.get("settings") != settings:
+        raise RunFolderError(f"{str(out)!r} holds a run with other settings or none recorded (sampler, nlive, tolerance, "
+                             f"seed, nuisances, version)", "other-settings")
+    return verified_completion(out, settings)
 
 
-def same_run_settings(summary: dict, settings: FitSettings) -> bool:
-    """Whether a finished run's summary was made with these sampler settings."""
-    return (summary.get("sampler"), summary.get("nlive"), summary.get("seed"), summary.get("nuisances")) == (
-        settings.sampler, settings.n_live, settings.seed, settings.nuisances)
+@contextlib.contextmanager
+def folder_lock(out: Path) -> Iterator[None]:
+    """Hold the folder's lock (``.lock``) or refuse with one line: one writer per output folder."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        handle = open(out / ".lock", "a")  # noqa: SIM115 - held for the run
+    except OSError as err:
+        raise RunFolderError(f"{str(out)!r} cannot be created or written ({err.strerror})", "unusable") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise RunFolderError(f"another cevns process is writing to {str(out)!r}", "locked") from None
+        yield
+    finally:
+        handle.close()
 
 
-def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=None) -> dict | None:  # noqa: ANN001
-    """Fit ``scenario`` and write the output folder; returns the summary dict.
+@contextlib.contextmanager
+def interrupt_guard() -> Iterator[None]:
+    """Remember SIGINT and raise KeyboardInterrupt once the guarded code returns, even if it swallowed one."""
+    hit = []
 
-    Under MPI (``mpiexec -n K``, see :mod:`cevns.parallel`) every rank calls this:
-    rank 0 checks the folder, samples and writes; the other ranks evaluate
-    likelihood batches and return None. ``pool``: a likelihood pool for nautilus.
+    def handler(signum, frame):  # noqa: ANN001, ARG001
+        hit.append(True)
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: signals cannot be caught here
+        yield
+        return
+    try:
+        yield
+        if hit:
+            raise KeyboardInterrupt
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def write_completion(out: Path, settings: dict) -> None:
+    files = {name: _sha256(out / name) for name in RUN_FILES if (out / name).exists()}
+    atomic_write_json(out / COMPLETION_RECORD, {"settings": settings, "files": files})
+
+
+def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=None) -> FitResult | None:  # noqa: ANN001
+    """Fit ``scenario`` into the folder ``out`` (module docstring); returns the result (None on MPI workers).
+
+    Under MPI (``mpiexec -n K``, see :mod:`cevns.parallel`) every rank calls this: rank 0 checks the
+    folder, samples and writes; the other ranks evaluate likelihood batches.
     """
     from .parallel import MPIPool, serve, world
 
     mpi = world()
     out = Path(out)
-    nuisances = settings.nuisances or scenario.config.fit.nuisances
-    settings.nuisances = nuisances
-    if mpi.size > 1 and settings.sampler != "nautilus":
-        raise ConfigError(f"under MPI only --sampler nautilus spreads its likelihood over the ranks; got {settings.sampler!r} "
+    _log(f"[{scenario.name}] building response kernels and model", settings.verbose and mpi.is_root)
+    model = Model.from_scenario(scenario)
+    fit_config = scenario.config.fit
+    nuisances = settings.nuisances or fit_config.nuisances
+    if fit_config.data == "observed":
+        data, data_label = model.observed(), "observed"
+    else:
+        data, data_label = model.asimov(fit_config.asimov_truth or None), "asimov"
+    resolved = settings.resolved(scenario, len(model.sampled_names(nuisances)))
+    if mpi.size > 1 and resolved["sampler"] != "nautilus":
+        raise ConfigError(f"under MPI only the nautilus sampler spreads its likelihood over the ranks; got {resolved['sampler']!r} "
                           "(run it without mpiexec)")
     config_text = config_to_toml(scenario.config)
-
-    def check_folder() -> dict | None:
-        reused = prepare_output(out, config_text, settings)
-        if reused is None:
-            try:
-                out.mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                raise ConfigError(f"--out {str(out)!r} cannot be created: {err.strerror}") from None
+    lock = folder_lock(out) if mpi.is_root else contextlib.nullcontext()
+    with lock:
+        reuse = mpi.root_decides(lambda: check_folder(out, resolved, config_text, settings.resume, settings.force))
+        if reuse:
+            _log(f"[{scenario.name}] finished run found in {out}: reusing it", settings.verbose and mpi.is_root)
+            return load_fit(out) if mpi.is_root else None
+        fresh = mpi.is_root and not any((out / name).exists() for name in RUN_MARKERS)
+        if mpi.is_root:
+            (out / COMPLETION_RECORD).unlink(missing_ok=True)
             atomic_write_text(out / "config.toml", config_text)
-        return reused
+            atomic_write_json(out / RUN_RECORD, {"settings": resolved})
+        verbose = settings.verbose and mpi.is_root
+        names = model.sampled_names(nuisances)
+        _log(f"[{scenario.name}] {resolved['sampler']}: {len(names)} sampled parameters ({len(model.poi_names)} of interest, "
+             f"{len(model.parameter_names) - len(model.poi_names)} nuisances {nuisances}), {resolved['nlive']} live points, "
+             f"seed {settings.seed}", verbose)
+        if not mpi.is_root:
+            serve(mpi.comm, model.sampler_likelihood(data, nuisances))
+            return None
+        if mpi.size > 1:
+            pool = MPIPool(mpi.comm)
+            _log(f"[{scenario.name}] MPI: likelihood batches spread over {mpi.size} processes", verbose)
+        try:
+            with interrupt_guard():
+                result = fit(model, data, sampler=resolved["sampler"], nuisances=nuisances, n_live=resolved["nlive"],
+                             tolerance=resolved["tolerance"], seed=settings.seed, checkpoint_dir=out,
+                             resume=settings.resume, verbose=verbose, pool=pool, data_label=data_label)
+        except ConfigError:
+            if fresh:  # refused before sampling (e.g. too few live points): leave the folder as it was
+                for name in ("config.toml", RUN_RECORD):
+                    (out / name).unlink(missing_ok=True)
+            raise
+        finally:
+            if isinstance(pool, MPIPool):
+                pool.close()
+        result.settings["mpi_processes"] = mpi.size
+        _log(f"[{scenario.name}] done: log Z = {result.log_evidence:.3f} +- {result.log_evidence_err:.3f}, "
+             f"{result.n_likelihood_calls} likelihood calls, {result.wall_seconds:.1f} s", verbose)
+        result.save(out)
+        save_corner(result, out)
+        write_completion(out, resolved)
+        _log(f"[{scenario.name}] wrote {out}/summary.json, samples.csv, chain.*, corner.png, corner.pdf", verbose)
+    return result
 
-    reused = mpi.root_decides(check_folder)
-    if reused is not None:
-        _log(f"[{scenario.name}] finished run found in {out}: reusing it", settings.verbose and mpi.is_root)
-        return reused if mpi.is_root else None
-    settings.verbose = settings.verbose and mpi.is_root
 
-    _log(f"[{scenario.name}] building response kernels and likelihood", settings.verbose)
-    likelihood = PoissonLikelihood.from_scenario(scenario)
-    space = likelihood.space
-    sampled_names = space.sampled_names(nuisances == "sampled")
-    _log(
-        f"[{scenario.name}] {settings.sampler}: {len(sampled_names)} sampled parameters "
-        f"({len(space.couplings)} couplings, {len(space.nuisances)} nuisances {nuisances}), "
-        f"{settings.n_live} live points, seed {settings.seed}",
-        settings.verbose,
-    )
-    if not mpi.is_root:
-        serve(mpi.comm, likelihood.batched(nuisances))
-        return None
-    if mpi.size > 1:
-        pool = MPIPool(mpi.comm)
-        _log(f"[{scenario.name}] MPI: likelihood batches spread over {mpi.size} processes", settings.verbose)
-    try:
-        output = run_sampler(
-            settings.sampler, sampled_names,
-            lambda cube: space.prior_transform(cube, nuisances == "sampled"),
-            likelihood.batched(nuisances),
-            n_live=settings.n_live, tolerance=settings.tolerance, seed=settings.seed,
-            checkpoint_dir=out, resume=settings.resume, verbose=settings.verbose, pool=pool,
-        )
-    finally:
-        if isinstance(pool, MPIPool):
-            pool.close()
-    _log(f"[{scenario.name}] done: log Z = {output.log_evidence:.3f} +- {output.log_evidence_err:.3f}, "
-         f"{output.n_likelihood_calls} likelihood calls, {output.wall_seconds:.1f} s", settings.verbose)
-
-    rng = np.random.default_rng(settings.seed)
-    weights = np.exp(output.log_weights)
-    columns = {name: output.samples[:, i] for i, name in enumerate(sampled_names)}
-    equal = equal_weight_samples(output.samples, output.log_weights, rng)
-    equal_columns = {name: equal[:, i] for i, name in enumerate(sampled_names)}
-    if nuisances == "marginalized" and space.nuisances:
-        drawn = likelihood.sample_nuisances(equal[:, : len(space.couplings)], rng)
-        for i, name in enumerate(space.nuisance_names):
-            equal_columns[name] = drawn[:, i]
-    for table in (columns, equal_columns):
-        add_effective_nsi(table, space.fixed)
-
-    bounds = space.bounds()
-    parameters = {}
-    for name, values in columns.items():
-        entry = {"mean": float(np.sum(weights * values) / np.sum(weights)), "median": weighted_quantile(values, weights, 0.5)}
-        if name in bounds or name.startswith("eff_eps_"):
-            rng_bounds = bounds.get(name, (float(values.min()), float(values.max())))
-            entry["hpd"] = {f"{lv:.2f}": hpd_intervals(values, weights, lv, rng_bounds) for lv in CREDIBLE_LEVELS}
-        parameters[name] = entry
-    summary = {
-        "scenario": scenario.name,
-        "sampler": settings.sampler,
-        "seed": settings.seed,
-        "version": __version__,
-        "nlive": settings.n_live,
-        "tolerance": settings.tolerance,
-        "nuisances": nuisances,
-        "log_evidence": output.log_evidence,
-        "log_evidence_err": output.log_evidence_err,
-        "n_likelihood_calls": int(output.n_likelihood_calls),
-        "wall_seconds": output.wall_seconds,
-        "mpi_processes": mpi.size,
-        "n_samples_weighted": int(len(output.samples)),
-        "n_samples_equal_weight": int(len(equal)),
-        "free_parameters": space.coupling_names,
-        "nuisance_parameters": space.nuisance_names,
-        "fixed_parameters": space.fixed,
-        "prior_ranges": {k: list(v) for k, v in bounds.items()},
-        "sampler_stats": output.stats,
-        "parameters": parameters,
-    }
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    names = list(equal_columns)
-    writer.writerow(names)
-    stacked = np.column_stack([equal_columns[n] for n in names])
-    writer.writerows([[repr(float(v)) for v in row] for row in stacked])
-    atomic_write_text(out / "samples.csv", buffer.getvalue())
-    np.savez_compressed(out / "weighted_samples.npz", names=np.array(sampled_names), samples=output.samples,
-                        log_weights=output.log_weights, log_likelihood=output.log_likelihood)
+def save_corner(result: FitResult, out: Path) -> None:
     from .plotting import corner_figure
 
-    fig = corner_figure(output.samples[:, : len(space.couplings)], weights, space.coupling_names, bounds)
+    names = result.poi_names
+    columns = result.columns
+    fig = corner_figure(np.column_stack([columns[n] for n in names]), result.weights, names, result.bounds)
     atomic_savefig(fig, out / "corner.png", dpi=120)
     atomic_savefig(fig, out / "corner.pdf")
-    atomic_write_json(out / "summary.json", summary)
-    _log(f"[{scenario.name}] wrote {out}/summary.json, samples.csv, corner.png, corner.pdf", settings.verbose)
-    return summary
+    import matplotlib.pyplot as plt
 
+    plt.close(fig)
 
-def add_effective_nsi(table: dict[str, np.ndarray], fixed: dict[str, float]) -> None:
-    """Add eff_eps_ee and eff_eps_mumu columns; couplings not in the table take their fixed value (default 0)."""
-    n = len(next(iter(table.values())))
-    for flavor in ("ee", "mumu"):
-        eps_u, eps_d = (table.get(f"eps_{q}_{flavor}", np.full(n, fixed.get(f"eps_{q}_{flavor}", 0.0))) for q in ("u", "d"))
-        table[f"eff_eps_{flavor}"] = effective_nsi(eps_u, eps_d)
-
-
-def coupling_latex(name: str) -> str:
-    """LaTeX label for a coupling name: eps_u_ee -> $\\varepsilon^{u}_{ee}$."""
-    if name in NSI_NAMES:
-        _, quark, pair = name.split("_")
-        pair = pair.replace("mu", r"\mu").replace("tau", r"\tau")
-        return rf"$\varepsilon^{{{quark}}}_{{{pair}}}$"
-    if name.startswith("eff_eps_"):
-        pair = name.removeprefix("eff_eps_").replace("mu", r"\mu")
-        return rf"$\varepsilon_{{{pair}}}$"
-    return name

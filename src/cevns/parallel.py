@@ -62,19 +62,24 @@ class World:
     def root_decides(self, decide: Callable[[], Any]) -> Any:
         """Run ``decide`` on rank 0 only (folder checks, file reads) and give its result to every rank.
 
-        A :class:`ConfigError` it raises is raised on every rank, so no worker is left
-        waiting for a rank 0 that has stopped.
+        Any exception it raises is raised on every rank (rank 0 re-raises the original; the
+        workers a :class:`ConfigError`, or a RuntimeError for other kinds, with its message),
+        so no worker is left waiting for a rank 0 that has stopped.
         """
-        result, error = None, None
+        result, error, original = None, None, None
         if self.is_root:
             try:
                 result = decide()
-            except ConfigError as err:
-                error = str(err)
+            except Exception as err:  # noqa: BLE001 - broadcast, then re-raised below
+                original = err
+                error = (isinstance(err, ConfigError), str(err))
         if self.size > 1:
             result, error = self.comm.bcast((result, error), root=0)
+        if original is not None:
+            raise original
         if error is not None:
-            raise ConfigError(error)
+            is_config, message = error
+            raise ConfigError(message) if is_config else RuntimeError(f"rank 0 failed: {message}")
         return result
 
 

@@ -26,10 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, units
-from .errors import ConfigError
-from .fit import (DEFAULT_NLIVE, DEFAULT_TOLERANCE, FAST_NLIVE, FAST_TOLERANCE, FitSettings, add_effective_nsi,
-                  coupling_latex, run_fit, same_run_settings)
-from .inference.results import EARTH_NEUTRON_ELECTRON_RATIO, effective_nsi
+from .errors import ConfigError, RunFolderError
+from .fit import FitSettings, run_fit
+from .inference.fitting import FitResult
+from .inference.results import EARTH_NEUTRON_ELECTRON_RATIO
+from .labels import latex_label
 from .io import atomic_savefig, atomic_write_json, atomic_write_text
 from .parallel import world
 from .scenario import Scenario
@@ -51,23 +52,13 @@ class Item:
 
 
 @dataclass
-class FitResult:
-    scenario: str
-    folder: Path
-    summary: dict
-    samples: dict[str, np.ndarray]
-    weights: np.ndarray
-    bounds: dict[str, tuple[float, float]]
-
-
-@dataclass
 class Reproduction:
     out: Path
     fast: bool = False
     seed: int = 0
     verbose: bool = True
     pool: object = None
-    fits: dict[str, FitResult] = field(default_factory=dict)
+    fits: dict[str, FitResult | None] = field(default_factory=dict)
 
     def log(self, message: str) -> None:
         if self.verbose:
@@ -81,50 +72,26 @@ class Reproduction:
     def fit_root(self) -> Path:
         return self.out / ("fits-fast" if self.fast else "fits")
 
-    def settings(self) -> FitSettings:
-        n_live, tol = (FAST_NLIVE, FAST_TOLERANCE) if self.fast else (DEFAULT_NLIVE, DEFAULT_TOLERANCE)
-        return FitSettings(n_live=n_live, tolerance=tol, seed=self.seed, resume=True, verbose=self.verbose)
+    def folder(self, scenario_name: str) -> Path:
+        return self.fit_root / scenario_name
 
-    def fit(self, scenario_name: str) -> FitResult:
-        """Run (or reuse) the fit of a built-in scenario and load its weighted samples."""
+    def fit(self, scenario_name: str) -> FitResult | None:
+        """Run (or reuse a verified finished) fit of a built-in scenario; None on MPI workers."""
         if scenario_name in self.fits:
             return self.fits[scenario_name]
-
-        folder = self.fit_root / scenario_name
-        settings = self.settings()
+        folder = self.folder(scenario_name)
         scenario = Scenario.load(scenario_name)
-        settings.nuisances = scenario.config.fit.nuisances
-
-        def other_settings() -> bool:
-            summary_path = folder / "summary.json"
-            return summary_path.exists() and not same_run_settings(json.loads(summary_path.read_text()), settings)
-
-        if world().root_decides(other_settings):
-            self.log(f"  {scenario_name}: previous fit in {folder} used other settings; refitting")
+        settings = FitSettings(seed=self.seed, fast=self.fast, resume=True, verbose=self.verbose)
+        try:
+            result = run_fit(scenario, folder, settings, pool=self.pool)
+        except RunFolderError as err:
+            if err.reason not in ("other-settings", "other-config", "holds-run"):
+                raise
+            self.log(f"  {scenario_name}: the fit in {folder} was made with other settings or configuration; refitting")
             settings.resume, settings.force = False, True
-        summary = run_fit(scenario, folder, settings, pool=self.pool)
-        if summary is None:  # an MPI worker: it evaluated likelihood batches for rank 0
-            self.fits[scenario_name] = None
-            return None
-        result = load_fit(folder, summary)
+            result = run_fit(scenario, folder, settings, pool=self.pool)
         self.fits[scenario_name] = result
         return result
-
-
-def load_fit(folder: Path, summary: dict | None = None) -> FitResult:
-    """Weighted samples (couplings, plus the derived effective NSI) of a finished fit folder."""
-    summary = summary or json.loads((folder / "summary.json").read_text())
-    data = np.load(folder / "weighted_samples.npz")
-    names = [str(n) for n in data["names"]]
-    samples = {n: data["samples"][:, i] for i, n in enumerate(names)}
-    add_effective_nsi(samples, summary.get("fixed_parameters", {}))
-    weights = np.exp(data["log_weights"] - np.max(data["log_weights"]))
-    bounds = {k: tuple(v) for k, v in summary["prior_ranges"].items()}
-    for flavor in ("ee", "mumu"):  # prior-implied range of the effective couplings
-        eu, ed = (bounds.get(f"eps_{q}_{flavor}", (0.0, 0.0)) for q in ("u", "d"))
-        corners = [effective_nsi(a, b) for a in eu for b in ed]
-        bounds[f"eff_eps_{flavor}"] = (float(min(corners)), float(max(corners)))
-    return FitResult(summary["scenario"], folder, summary, samples, weights / weights.sum(), bounds)
 
 
 # --- figures -------------------------------------------------------------------------------
@@ -175,7 +142,7 @@ def make_fig2(rep: Reproduction) -> list[str]:
 
     fit = rep.fit("coherent-2017-2p")
     fig, ax = _plt().subplots(figsize=(5.2, 4.6))
-    posterior_panel(ax, fit.samples, fit.weights, "eps_u_ee", "eps_u_mumu", fit.bounds)
+    posterior_panel(ax, fit.columns, fit.weights, "eps_u_ee", "eps_u_mumu", fit.bounds)
     ax.set_title("COHERENT 2017, 2 free couplings: 68%, 95%")
     fig.tight_layout()
     return _save(rep, fig, "fig2", "posterior of (eps_u_ee, eps_u_mumu), coherent-2017-2p")
@@ -187,7 +154,7 @@ def make_fig3(rep: Reproduction) -> list[str]:
     fig, axes = _plt().subplots(1, 2, figsize=(10.4, 4.6))
     for ax, name, label in zip(axes, ("coherent-2017-4p", "coherent-2017-4p-wide"), ("[-1.5, 1.5]", "[-2.5, 2.5]"), strict=True):
         fit = rep.fit(name)
-        posterior_panel(ax, fit.samples, fit.weights, "eff_eps_ee", "eff_eps_mumu", fit.bounds)
+        posterior_panel(ax, fit.columns, fit.weights, "eff_eps_ee", "eff_eps_mumu", fit.bounds)
         ax.set_title(f"COHERENT 2017, 4 couplings, prior {label}")
     fig.tight_layout()
     return _save(rep, fig, "fig3", f"effective NSI (Y_n = {EARTH_NEUTRON_ELECTRON_RATIO}), coherent-2017-4p and -4p-wide")
@@ -200,7 +167,7 @@ def make_fig4(rep: Reproduction) -> list[str]:
     fig, axes = _plt().subplots(1, 2, figsize=(10.4, 4.6))
     for ax, (x, y) in zip(axes, (("eps_u_ee", "eps_d_ee"), ("eps_u_mumu", "eps_d_mumu")), strict=True):
         for fit, label, color in fits:
-            posterior_panel(ax, fit.samples, fit.weights, x, y, fit.bounds, levels=(FIG4_LEVEL,), color=color, filled=False, label=label)
+            posterior_panel(ax, fit.columns, fit.weights, x, y, fit.bounds, levels=(FIG4_LEVEL,), color=color, filled=False, label=label)
         ax.legend(fontsize=9, loc="upper right")
         ax.set_title(f"future reactor + SNS: {FIG4_LEVEL:.0%} regions")
     fig.tight_layout()
@@ -222,9 +189,9 @@ def make_fig5(rep: Reproduction) -> list[str]:
     fit = rep.fit("future-combined")
     bounds = dict(fit.bounds)
     for key in ("eff_eps_ee", "eff_eps_mumu"):  # a precise projection: zoom on the posterior (documented)
-        bounds[key] = _zoom(fit.samples[key], fit.weights, fit.bounds[key])
+        bounds[key] = _zoom(fit.columns[key], fit.weights, fit.bounds[key])
     fig, ax = _plt().subplots(figsize=(5.2, 4.6))
-    posterior_panel(ax, fit.samples, fit.weights, "eff_eps_ee", "eff_eps_mumu", bounds)
+    posterior_panel(ax, fit.columns, fit.weights, "eff_eps_ee", "eff_eps_mumu", bounds)
     ax.set_title("future reactor + SNS, 4 couplings: 68%, 95%")
     fig.tight_layout()
     return _save(rep, fig, "fig5", "effective NSI, future-combined")
@@ -234,8 +201,9 @@ def _corner(rep: Reproduction, scenario: str, stem: str, title: str) -> list[str
     from .plotting import corner_figure
 
     fit = rep.fit(scenario)
-    names = list(fit.summary["free_parameters"])
-    samples = np.column_stack([fit.samples[n] for n in names])
+    names = fit.poi_names
+    columns = fit.columns
+    samples = np.column_stack([columns[n] for n in names])
     fig = corner_figure(samples, fit.weights, names, fit.bounds)
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
@@ -265,10 +233,10 @@ def _union(intervals: list[list[float]], fmt: str = "{:+.3f}", joiner: str = " U
 
 def make_table3(rep: Reproduction) -> list[str]:
     fit = rep.fit("future-combined")
-    table = table3_intervals(fit.summary)
+    table = table3_intervals(fit.summary())
     note = f"cevns {__version__}, scenario future-combined, seed {rep.seed}, {rep.preset} preset"
     md = ["| parameter | 95% credible set |", "|---|---|"]
-    md += [f"| {coupling_latex(p)} | {_union(v, joiner=' ∪ ')} |" for p, v in table.items()]
+    md += [f"| {latex_label(p)} | {_union(v, joiner=' ∪ ')} |" for p, v in table.items()]
     md += ["", f"Marginal 95% highest-posterior-density sets (unions where disjoint); {note}."]
     atomic_write_text(rep.out / "table3.md", "\n".join(md) + "\n")
     buffer = io.StringIO()
@@ -280,7 +248,7 @@ def make_table3(rep: Reproduction) -> list[str]:
     atomic_write_text(rep.out / "table3.csv", buffer.getvalue())
     tex = [r"\begin{tabular}{ll}", r"\hline", r"Parameter & 95\% credible set \\", r"\hline"]
     cup = r" \cup "
-    tex += [f"{coupling_latex(p)} & ${_union(v, '{:+.3f}', cup)}$ " + "\\\\" for p, v in table.items()]
+    tex += [f"{latex_label(p)} & ${_union(v, '{:+.3f}', cup)}$ " + "\\\\" for p, v in table.items()]
     tex += [r"\hline", r"\end{tabular}", f"% {note}"]
     atomic_write_text(rep.out / "table3.tex", "\n".join(tex) + "\n")
     atomic_write_json(rep.out / "table3.json", table)
@@ -322,7 +290,7 @@ def check_writable(out: Path) -> None:
         probe.write_text("")
         probe.unlink()
     except OSError as err:
-        raise ConfigError(f"--out {str(out)!r} is not writable ({err.strerror}); choose another folder") from None
+        raise RunFolderError(f"{str(out)!r} is not writable ({err.strerror})", "unusable") from None
 
 
 def reproduce(out: str | Path = DEFAULT_OUT, only: str | None = None, fast: bool = False, seed: int = 0,
@@ -369,15 +337,15 @@ def reproduce(out: str | Path = DEFAULT_OUT, only: str | None = None, fast: bool
 
 
 def _fit_record(rep: Reproduction, name: str) -> dict:
-    fit = rep.fits[name]
-    s = fit.summary
+    folder = rep.folder(name)
+    s = rep.fits[name].summary()
     return {
-        "folder": str(fit.folder.relative_to(rep.out)),
-        "config": (fit.folder / "config.toml").read_text(),
+        "folder": str(folder.relative_to(rep.out)),
+        "config": (folder / "config.toml").read_text(),
         "sampler": s["sampler"], "nlive": s["nlive"], "seed": s["seed"], "nuisances": s.get("nuisances"),
         "log_evidence": s["log_evidence"], "log_evidence_err": s["log_evidence_err"],
         "n_likelihood_calls": s["n_likelihood_calls"], "wall_seconds": s["wall_seconds"],
-        "command": f"cevns fit {name} --out {fit.folder.relative_to(rep.out)} --seed {s['seed']}" + (" --fast" if rep.fast else ""),
+        "command": f"cevns fit {name} --out {folder} --seed {s['seed']}" + (" --fast" if rep.fast else ""),
     }
 
 

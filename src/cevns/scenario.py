@@ -8,7 +8,7 @@ docs/physics.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -74,18 +74,25 @@ def build_detector(cfg: ExperimentConfig) -> Detector:
 
 @dataclass
 class ExperimentModel:
-    """An :class:`Experiment` with its kernels, background and data."""
+    """An :class:`Experiment` with its kernels (background included) and observed data."""
 
     config: ExperimentConfig
     experiment: Experiment
     kernels: ResponseKernels
-    background: np.ndarray
-    background_uncertainty: float
     observed_counts: np.ndarray | None
 
     @property
     def name(self) -> str:
         return self.config.name
+
+    @property
+    def background(self) -> np.ndarray:
+        """Expected background per bin at nominal normalization (the kernels' one background)."""
+        return self.kernels.background
+
+    @property
+    def background_uncertainty(self) -> float:
+        return self.config.background_uncertainty
 
     def asimov_counts(self) -> np.ndarray:
         """Expected counts at the SM point (non-integer Asimov data)."""
@@ -120,21 +127,26 @@ class Scenario:
 
     @cached_property
     def experiments(self) -> list[ExperimentModel]:
+        return self.experiments_at(self.physics)
+
+    def experiments_at(self, physics: PhysicsOptions) -> list[ExperimentModel]:
+        """The experiments with their kernels for other physics options (e.g. a grid node of a physics parameter)."""
         models = []
         for cfg in self.config.experiments:
             try:
-                experiment = Experiment(cfg.name, self.source(cfg.source), build_detector(cfg), cfg.exposure_kg_day, self.physics)
+                experiment = Experiment(cfg.name, self.source(cfg.source), build_detector(cfg), cfg.exposure_kg_day, physics)
             except (ExperimentError, ValueError) as err:
                 raise ConfigError(f"experiment {cfg.name!r}: {err}") from None
             kernels = experiment.kernels()
-            background = kernels.background
             observed = None
             if cfg.observed is not None and cfg.observed.signal is not None:
+                # the published excess: the background is the one that reproduces its error
                 background = np.array(
                     [effective_background_for_error(cfg.observed.signal, cfg.observed.signal_error, cfg.background_uncertainty)]
                 )
+                kernels = replace(kernels, background=background)
                 observed = np.array([cfg.observed.signal]) + background
             elif cfg.observed is not None:
                 observed = np.asarray(cfg.observed.counts, dtype=float)
-            models.append(ExperimentModel(cfg, experiment, kernels, background, cfg.background_uncertainty, observed))
+            models.append(ExperimentModel(cfg, experiment, kernels, observed))
         return models

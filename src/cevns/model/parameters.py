@@ -1,0 +1,134 @@
+"""Parameters of a statistical model and the modifiers they drive (pyhf style).
+
+Every parameter declares itself (pyhf ``modifiers/*.py`` ``required_parset``): its
+name, kind, bounds, prior and initial value. The kinds:
+
+``coupling``
+    A parameter the vector charge is affine in: any of the twelve NSI couplings,
+    or ``sin2_theta_w`` (the SM charge Z (1/2 - 2 s) - N/2 is affine in s, SPEC S1).
+    The rate is an exact quadratic form in the couplings. Flat prior on ``bounds``.
+``physics``
+    A physics parameter that enters the rate non-linearly: the response kernels are
+    precomputed on a grid of its values and interpolated linearly between nodes.
+    Flat prior on ``bounds`` (the grid's range).
+``normfactor``
+    A free normalisation (e.g. the CEvNS signal strength): multiplies its samples,
+    flat prior on ``bounds``. Sampled, never marginalised (it has no constraint).
+``normsys``
+    A Gaussian-constrained normalisation, factor nu with prior N(1, sigma) (SPEC S4:
+    flux and background normalisations; the paper's choice).
+``lognormsys``
+    A normalisation with a log-normal prior: parameter z ~ N(0, 1), factor (1 + sigma)^z
+    (pyhf ``normsys`` with exponential interpolation, code 1; Cranmer et al.,
+    CERN-OPEN-2012-016, eq. 11).
+``histosys``
+    A shape nuisance from +-1 sigma templates: alpha ~ N(0, 1), per-bin factor
+    1 + Delta_k(alpha) with the piecewise-polynomial interpolation of
+    :func:`histosys_delta` (pyhf ``code4p``).
+``staterror``
+    One per-bin factor gamma_k ~ N(1, sigma_k) for templates of finite statistics
+    (pyhf ``staterror``; Barlow & Beeston, Comput. Phys. Commun. 77 (1993) 219, with the
+    Gaussian approximation of pyhf).
+
+``normsys``, ``lognormsys``, ``histosys`` and ``staterror`` are *constrained*
+(a Gaussian prior): they can be sampled or Laplace-marginalised per point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+POI_KINDS = ("coupling", "physics", "normfactor")
+CONSTRAINED_KINDS = ("normsys", "lognormsys", "histosys", "staterror")
+KINDS = POI_KINDS + CONSTRAINED_KINDS
+#: Half-width of the bounds of a constrained parameter in units of its prior sigma (for
+#: optimisers and plots only; the prior itself is the untruncated Gaussian).
+CONSTRAINED_BOUND_SIGMAS = 10.0
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a :class:`~cevns.model.Model`.
+
+    Attributes
+    ----------
+    name : str
+    kind : str
+        One of :data:`KINDS` (module docstring).
+    bounds : (float, float)
+        Flat-prior range (couplings, physics, normfactors) or a +-10 sigma box (constrained).
+    init : float
+        Nominal value: 0 for couplings and shape nuisances, 1 for normalisations,
+        the scenario's value for physics parameters.
+    center, sigma : float
+        Gaussian prior N(center, sigma) of a constrained parameter (sigma 0 otherwise).
+    """
+
+    name: str
+    kind: str
+    bounds: tuple[float, float]
+    init: float
+    center: float = 0.0
+    sigma: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"parameter {self.name!r}: unknown kind {self.kind!r}; use one of {KINDS}")
+        if not self.bounds[1] > self.bounds[0]:
+            raise ValueError(f"parameter {self.name!r}: empty range {self.bounds}")
+
+    @property
+    def constrained(self) -> bool:
+        return self.kind in CONSTRAINED_KINDS
+
+    @property
+    def prior(self) -> str:
+        """``"normal"`` for constrained parameters, ``"uniform"`` otherwise."""
+        return "normal" if self.constrained else "uniform"
+
+    @classmethod
+    def constrained_parameter(cls, name: str, kind: str, center: float, sigma: float) -> Parameter:
+        lower = center - CONSTRAINED_BOUND_SIGMAS * sigma
+        if kind in ("normsys", "staterror"):  # a normalisation factor cannot go negative
+            lower = max(lower, 0.0)
+        return cls(name, kind, (lower, center + CONSTRAINED_BOUND_SIGMAS * sigma), center, center, sigma)
+
+
+def histosys_delta(alpha: np.ndarray, delta_up: np.ndarray, delta_down: np.ndarray) -> np.ndarray:
+    """Relative shift Delta(alpha) of a shape nuisance: factor = 1 + Delta.
+
+    pyhf interpolation ``code4p`` (ROOT HistFactory ``PiecewiseInterpolation`` code 4):
+    with u = delta_up (= up/nominal - 1) and d = delta_down (= 1 - down/nominal),
+
+        alpha > 1:   alpha u
+        alpha < -1:  alpha d
+        |alpha| <= 1: alpha (S + alpha A (15 + alpha^2 (3 alpha^2 - 10))),
+                      S = (u + d)/2, A = (u - d)/16,
+
+    continuous with its first and second derivatives at |alpha| = 1 and exact at
+    alpha = -1, 0, +1 (the templates). Shapes: alpha (n, 1), deltas (n_bins,) -> (n, n_bins).
+    """
+    alpha = np.asarray(alpha, dtype=float)
+    s = 0.5 * (delta_up + delta_down)
+    a = 0.0625 * (delta_up - delta_down)
+    inner = alpha * (s + alpha * a * (15.0 + alpha**2 * (3.0 * alpha**2 - 10.0)))
+    return np.where(alpha > 1.0, alpha * delta_up, np.where(alpha < -1.0, alpha * delta_down, inner))
+
+
+def histosys_delta_derivative(alpha: np.ndarray, delta_up: np.ndarray, delta_down: np.ndarray) -> np.ndarray:
+    """d Delta / d alpha of :func:`histosys_delta`."""
+    alpha = np.asarray(alpha, dtype=float)
+    s = 0.5 * (delta_up + delta_down)
+    a = 0.0625 * (delta_up - delta_down)
+    inner = s + a * alpha * (30.0 + alpha**2 * (18.0 * alpha**2 - 40.0))
+    return np.where(alpha > 1.0, delta_up + 0 * alpha, np.where(alpha < -1.0, delta_down + 0 * alpha, inner))
+
+
+def histosys_delta_second_derivative(alpha: np.ndarray, delta_up: np.ndarray, delta_down: np.ndarray) -> np.ndarray:
+    """d^2 Delta / d alpha^2 of :func:`histosys_delta` (zero outside |alpha| <= 1, where it is linear)."""
+    alpha = np.asarray(alpha, dtype=float)
+    a = 0.0625 * (delta_up - delta_down)
+    inner = a * (30.0 + alpha**2 * (90.0 * alpha**2 - 120.0))
+    return np.where(np.abs(alpha) > 1.0, 0.0 * inner, inner)
