@@ -23,7 +23,14 @@ EXIT_USAGE = 2
 
 
 def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, sort_keys=True))
+    print(json.dumps(data, indent=2, sort_keys=True, allow_nan=False))  # strict JSON: no NaN/Infinity tokens
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (``cevns: error: ...``), exit code 2, like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"cevns: error: {self.prog.removeprefix('cevns ')}: {message} (see {self.prog} --help)\n")
 
 
 def parse_nsi_assignments(items: Sequence[str] | None) -> dict[str, float]:
@@ -39,6 +46,8 @@ def parse_nsi_assignments(items: Sequence[str] | None) -> dict[str, float]:
             key = canonical_nsi_name(name.strip())
         except UnknownCouplingError as err:
             raise ConfigError(f"--nsi: {err}") from None
+        if key in values:
+            raise ConfigError(f"--nsi {item!r}: {key} is already set (eps_u_emu and eps_u_mue are one coupling); give it once")
         try:
             values[key] = float(value)
         except ValueError:
@@ -46,6 +55,21 @@ def parse_nsi_assignments(items: Sequence[str] | None) -> dict[str, float]:
         if not np.isfinite(values[key]):
             raise ConfigError(f"--nsi {item!r}: value must be finite")
     return values
+
+
+#: Seeds of numpy's legacy global generator (UltraNest) must fit in 32 bits.
+MAX_SEED = 2**32 - 1
+
+
+def seed_value(text: str) -> int:
+    """argparse type for --seed: an integer in [0, 2^32 - 1]."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{value} is outside [0, {MAX_SEED}]")
+    return value
 
 
 def _check_plot_path(path: str | None) -> None:
@@ -150,10 +174,20 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Limits of `cevns bench`: a batch of 1e6 points of 12 parameters and 40 bins needs ~1 GB of
+#: intermediates in the Laplace path; a measurement longer than 10 minutes is a mistake.
+MAX_BENCH_BATCH = 1_000_000
+MAX_BENCH_SECONDS = 600.0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import benchmark_likelihood
     from .scenario import Scenario
 
+    if not 1 <= args.batch <= MAX_BENCH_BATCH:
+        raise ConfigError(f"--batch must be between 1 and {MAX_BENCH_BATCH}, got {args.batch}")
+    if not (np.isfinite(args.seconds) and 0 < args.seconds <= MAX_BENCH_SECONDS):
+        raise ConfigError(f"--seconds must be a finite number in (0, {MAX_BENCH_SECONDS}], got {args.seconds}")
     result = benchmark_likelihood(Scenario.load(args.scenario), batch=args.batch, seconds=args.seconds)
     if args.json:
         _print_json(result)
@@ -179,7 +213,10 @@ def cmd_degeneracy(args: argparse.Namespace) -> int:
     targets = []
     for formula in args.targets:
         try:
-            targets.append((formula, make_target(formula).beta))
+            target = make_target(formula)
+            if not all(iso.n > 0 for iso in target.isotopes):
+                raise TargetError("a nucleus without neutrons has no beta = Z/N")
+            targets.append((formula, target.beta))
         except TargetError as err:
             raise ConfigError(f"target {formula!r}: {err}; use a chemical formula such as Ge, Si, CsI or an isotope such as Ge[76]") from None
     report = degeneracy_report(targets, args.sin2_theta_w)
@@ -201,7 +238,7 @@ def cmd_degeneracy(args: argparse.Namespace) -> int:
 def _add_run_options(p: argparse.ArgumentParser, json_help: str) -> None:
     """--fast, --seed, --quiet, --json: shared by the commands that run fits."""
     p.add_argument("--fast", action="store_true", help="quick-look preset: fewer live points and a looser tolerance")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same numbers")
+    p.add_argument("--seed", type=seed_value, default=0, help=f"random seed in [0, {MAX_SEED}] (default 0); same seed, same numbers")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--json", action="store_true", help=json_help)
 
@@ -210,7 +247,7 @@ def _add_run_options(p: argparse.ArgumentParser, json_help: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from .inference.samplers import SAMPLERS
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cevns",
         description="CEvNS rates with non-standard interactions and Bayesian NSI fits "
         "(reproduces Dent et al., arXiv:1711.03521).",

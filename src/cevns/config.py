@@ -21,11 +21,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
 
 from . import units
 from .errors import ConfigError
+from .detectors import Coherent2017Acceptance
 from .physics.couplings import UnknownCouplingError, canonical_nsi_name
+from .physics.form_factors import FORM_FACTORS
+from .physics.kinematics import KINEMATIC_FORMS
+from .sources.reactor import FISSION_ISOTOPES, SPECTRUM_MODELS
+
+_ACCEPTANCE = Coherent2017Acceptance()
 
 #: Physics parameters a fit can free besides the NSI couplings, mapped to the
 #: [physics] option they set. sin2_theta_w enters the charge linearly (an exact
@@ -43,18 +49,21 @@ def canonical_parameter_name(name: str) -> str:
     except UnknownCouplingError as err:
         raise ValueError(f"{err}; or a physics parameter: {', '.join(PHYSICS_PARAMETERS)}") from None
 
-PositiveFloat = Annotated[float, Field(gt=0)]
-NonNegativeFloat = Annotated[float, Field(ge=0)]
+Number = Annotated[float, Strict()]
+Integer = Annotated[int, Strict()]
+PositiveFloat = Annotated[float, Strict(), Field(gt=0)]
+NonNegativeFloat = Annotated[float, Strict(), Field(ge=0)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # numbers are Strict (no silent coercion of "10" or true); no inf/NaN anywhere
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class PhysicsConfig(_Model):
-    sin2_theta_w: float = Field(units.SIN2_THETA_W_LOW_ENERGY, gt=0, lt=1)
-    kinematics: Literal["standard", "paper"] = "standard"
-    form_factor: Literal["helm", "klein-nystrand", "none"] = "helm"
+    sin2_theta_w: Number = Field(units.SIN2_THETA_W_LOW_ENERGY, gt=0, lt=1)
+    kinematics: Literal[KINEMATIC_FORMS] = "standard"  # the physics registries are the one list of options
+    form_factor: Literal[tuple(FORM_FACTORS)] = "helm"
 
 
 class StoppedPionConfig(_Model):
@@ -88,8 +97,8 @@ class ReactorConfig(_Model):
     total_flux_cm2_s: PositiveFloat | None = None
     thermal_power_MW: PositiveFloat | None = None
     distance_m: PositiveFloat | None = None
-    spectrum: Literal["huber-mueller", "vogel-engel"] = "huber-mueller"
-    fission_fractions: dict[Literal["U235", "U238", "Pu239", "Pu241"], NonNegativeFloat] | None = None
+    spectrum: Literal[SPECTRUM_MODELS] = "huber-mueller"
+    fission_fractions: dict[Literal[FISSION_ISOTOPES], NonNegativeFloat] | None = None
     normalization_uncertainty: NonNegativeFloat = 0.02
     description: str = ""
 
@@ -112,17 +121,18 @@ class Coherent2017EfficiencyConfig(_Model):
     """COHERENT 2017 CsI acceptance (arXiv:1708.01294, data release arXiv:1804.09459)."""
 
     model: Literal["coherent-2017"]
-    quenching_factor: PositiveFloat = 0.0878
-    light_yield_pe_per_keVee: PositiveFloat = 13.348
-    amplitude: PositiveFloat = 0.6655
-    steepness_per_pe: PositiveFloat = 0.4942
-    midpoint_pe: float = 10.8507
+    # defaults: the published values, kept once in cevns.detectors.Coherent2017Acceptance
+    quenching_factor: PositiveFloat = _ACCEPTANCE.quenching_factor
+    light_yield_pe_per_keVee: PositiveFloat = _ACCEPTANCE.light_yield_pe_per_keVee
+    amplitude: PositiveFloat = _ACCEPTANCE.amplitude
+    steepness_per_pe: PositiveFloat = _ACCEPTANCE.steepness_per_pe
+    midpoint_pe: Number = _ACCEPTANCE.midpoint_pe
 
 
 class TabulatedEfficiencyConfig(_Model):
     model: Literal["table"]
     recoil_keV: list[NonNegativeFloat]
-    efficiency: list[Annotated[float, Field(ge=0, le=1)]]
+    efficiency: list[Annotated[float, Strict(), Field(ge=0, le=1)]]
 
     @model_validator(mode="after")
     def _same_length(self) -> TabulatedEfficiencyConfig:
@@ -184,7 +194,7 @@ class SystematicConfig(_Model):
     up: list[NonNegativeFloat] | None = None
     down: list[NonNegativeFloat] | None = None
     relative: list[PositiveFloat] | None = None
-    range: tuple[float, float] | None = None
+    range: tuple[Number, Number] | None = None
 
     @model_validator(mode="after")
     def _fields_of_kind(self) -> SystematicConfig:
@@ -201,6 +211,11 @@ class SystematicConfig(_Model):
         return self
 
 
+#: Largest number of bins per experiment: the kernels hold (bins x components x 14 x 14) floats
+#: per experiment, and the Laplace path (n, K, M) arrays; 10000 bins is ~50 MB per experiment.
+MAX_BINS = 10_000
+
+
 class ExperimentConfig(_Model):
     name: str
     target: str
@@ -208,7 +223,7 @@ class ExperimentConfig(_Model):
     exposure_kg_day: PositiveFloat
     threshold_keV: PositiveFloat
     window_max_keV: PositiveFloat
-    bins: int = Field(10, ge=1)
+    bins: Integer = Field(10, ge=1, le=MAX_BINS)
     binning: Literal["linear", "log"] = "linear"
     background_per_kg_day_keV: NonNegativeFloat = 0.0
     background_uncertainty: NonNegativeFloat = 0.0
@@ -239,12 +254,12 @@ class ExperimentConfig(_Model):
 class FitConfig(_Model):
     """Free parameters and data of a fit (SPEC S4)."""
 
-    free: dict[str, tuple[float, float]] = Field(default_factory=dict)
-    fixed: dict[str, float] = Field(default_factory=dict)
+    free: dict[str, tuple[Number, Number]] = Field(default_factory=dict)
+    fixed: dict[str, Number] = Field(default_factory=dict)
     data: Literal["asimov", "observed"] = "asimov"
-    asimov_truth: dict[str, float] = Field(default_factory=dict)
+    asimov_truth: dict[str, Number] = Field(default_factory=dict)
     nuisances: Literal["marginalized", "sampled"] = "marginalized"
-    grid_points: dict[str, Annotated[int, Field(ge=3, le=1000)]] = Field(default_factory=dict)
+    grid_points: dict[str, Annotated[int, Strict(), Field(ge=3, le=1000)]] = Field(default_factory=dict)
 
     @field_validator("free", "fixed", "asimov_truth", "grid_points", mode="before")
     @classmethod
@@ -319,22 +334,49 @@ def builtin_scenarios() -> dict[str, str]:
     return out
 
 
-def _read_toml(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
-    path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
+def _builtin_names() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files("cevns").joinpath("scenarios").iterdir() if p.name.endswith(".toml"))
+
+
+def is_path(name_or_path: str | Path) -> bool:
+    """Scenario arguments are paths when they end in .toml or contain a folder separator; otherwise names."""
+    text = str(name_or_path)
+    return isinstance(name_or_path, Path) or text.endswith(".toml") or "/" in text or "\\" in text
+
+
+def _read_toml(name_or_path: str | Path, builtin_only: bool = False) -> tuple[dict[str, Any], str]:
+    """Read a scenario: a built-in by name, or a file by path (never a file found by a bare name).
+
+    A bare name that is also a file in the current folder is refused as ambiguous. Inside a
+    built-in scenario (``builtin_only``), every ``base`` is a built-in name.
+    """
+    if is_path(name_or_path) and not builtin_only:
+        path = Path(name_or_path)
         if not path.is_file():
             raise ConfigError(f"scenario file {str(path)!r} does not exist; give a built-in name (cevns scenarios) or a TOML path")
-        text, origin = path.read_text(), str(path)
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"scenario file {str(path)!r} is not UTF-8 text (byte {err.start}); save it as UTF-8") from None
+        except OSError as err:
+            raise ConfigError(f"scenario file {str(path)!r} cannot be read ({err.strerror})") from None
+        origin = str(path)
     else:
-        resource = resources.files("cevns").joinpath("scenarios", f"{name_or_path}.toml")
-        if not resource.is_file():
-            known = ", ".join(sorted(p.name[:-5] for p in resources.files("cevns").joinpath("scenarios").iterdir() if p.name.endswith(".toml")))
-            raise ConfigError(f"unknown scenario {str(name_or_path)!r}; built-in scenarios: {known} (or give a path to a .toml file)")
-        text, origin = resource.read_text(), f"builtin:{name_or_path}"
+        name = str(name_or_path)
+        if name not in _builtin_names():
+            hint = " (a path must end in .toml or contain a /)" if Path(name).is_file() else ""
+            raise ConfigError(f"unknown scenario {name!r}; built-in scenarios: {', '.join(_builtin_names())} "
+                              f"(or give a path to a .toml file){hint}")
+        if not builtin_only and Path(name).is_file():
+            raise ConfigError(f"{name!r} is both a built-in scenario and a file in the current folder; "
+                              f"write ./{name} for the file, or rename it")
+        text, origin = resources.files("cevns").joinpath("scenarios", f"{name}.toml").read_text(), f"builtin:{name}"
     try:
         return tomllib.loads(text), origin
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"malformed TOML in {origin}: {err}") from None
+    except RecursionError:
+        raise ConfigError(f"malformed TOML in {origin}: nested too deeply") from None
 
 
 def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -343,6 +385,8 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
         if key == "experiments" and isinstance(value, list) and isinstance(out.get(key), list):
             by_name = {e.get("name"): i for i, e in enumerate(out[key])}
             for entry in value:
+                if not isinstance(entry, dict):
+                    raise ConfigError(f"experiments must be a list of tables ([[experiments]]), got an entry {type(entry).__name__}")
                 if entry.get("name") in by_name:
                     i = by_name[entry["name"]]
                     out[key][i] = _merge(out[key][i], entry)
@@ -355,9 +399,13 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def resolve_raw(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Read a scenario and its ``base`` chain into one plain dict (not yet validated)."""
-    raw, origin = _read_toml(name_or_path)
+def resolve_raw(name_or_path: str | Path, _seen: tuple[str, ...] = (), _builtin_only: bool = False) -> dict[str, Any]:
+    """Read a scenario and its ``base`` chain into one plain dict (not yet validated).
+
+    A base of a built-in scenario is always a built-in; a base of a file is a built-in name,
+    or a path (ending in .toml or with a /) relative to that file's folder.
+    """
+    raw, origin = _read_toml(name_or_path, _builtin_only)
     if origin in _seen:
         raise ConfigError(f"scenario base chain loops: {' -> '.join(_seen + (origin,))}")
     bases = raw.pop("base", [])
@@ -365,10 +413,11 @@ def resolve_raw(name_or_path: str | Path, _seen: tuple[str, ...] = ()) -> dict[s
     if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
         raise ConfigError(f"{origin}: base must be a scenario name or path, or a list of them")
     merged: dict[str, Any] = {}
+    builtin = origin.startswith("builtin:")
     for base in bases:
-        if not Path(base).is_absolute() and Path(origin).parent.joinpath(base).is_file():
+        if not builtin and is_path(base) and not Path(base).is_absolute():
             base = str(Path(origin).parent / base)
-        merged = _merge(merged, resolve_raw(base, _seen + (origin,)))
+        merged = _merge(merged, resolve_raw(base, _seen + (origin,), builtin))
     return _merge(merged, raw)
 
 

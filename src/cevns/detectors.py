@@ -84,6 +84,11 @@ def make_target(formula: str) -> Target:
     """
     import periodictable
 
+    symbol = formula.capitalize()
+    if formula != symbol and hasattr(periodictable, symbol) and isinstance(getattr(periodictable, symbol), periodictable.core.Element):
+        # e.g. "SI" parses as sulfur + iodine: refuse rather than guess
+        raise TargetError(f"{formula!r} reads as a compound of {', '.join(e.symbol for e in periodictable.formula(formula).atoms) or 'nothing'}; "
+                          f"write {symbol!r} for the element (formulas are case-sensitive)")
     try:
         compound = periodictable.formula(formula)
     except Exception as err:  # periodictable raises ValueError or pyparsing errors

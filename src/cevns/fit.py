@@ -66,7 +66,7 @@ class FitSettings:
 
     def resolved(self, scenario: Scenario, n_dim: int) -> dict:
         """The settings that define the run's numbers (recorded in run.json and complete.json)."""
-        from .inference.samplers import default_sampler_settings
+        from .inference.fitting import default_sampler_settings
 
         nuisances = self.nuisances or scenario.config.fit.nuisances
         defaults = default_sampler_settings(n_dim, nuisances == "sampled", self.fast)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ConfigError
 from .scenario import Scenario
 
 
@@ -33,6 +34,10 @@ def rates_table(scenario: Scenario, eps: np.ndarray) -> dict[str, Any]:
                 "total_background": float(model.background.sum()),
             }
         )
+    for exp in experiments:
+        if not all(np.isfinite(v) for key in ("signal", "background") for v in exp[key]):
+            raise ConfigError(f"experiment {exp['name']!r}: expected counts are not finite (overflow); "
+                              "the NSI values, fluxes or exposure are too large")
     return {"scenario": scenario.name, "experiments": experiments}
 
 

@@ -138,6 +138,9 @@ class Scenario:
             except (ExperimentError, ValueError) as err:
                 raise ConfigError(f"experiment {cfg.name!r}: {err}") from None
             kernels = experiment.kernels()
+            if not (np.all(np.isfinite(kernels.quadratic_forms)) and np.all(np.isfinite(kernels.background))):
+                raise ConfigError(f"experiment {cfg.name!r}: expected counts overflow (not finite); check the flux, "
+                                  "exposure and background values")
             observed = None
             if cfg.observed is not None and cfg.observed.signal is not None:
                 # the published excess: the background is the one that reproduces its error
