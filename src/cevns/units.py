@@ -48,6 +48,21 @@ ELECTRON_MASS_MeV = sc.physical_constants["electron mass energy equivalent in Me
 #: PDG Review of Particle Physics, "Electroweak model and constraints on new
 #: physics" (value used by the paper, arXiv:1711.03521). Configurable in scenarios.
 SIN2_THETA_W_LOW_ENERGY = 0.2387
+#: MS-bar sin^2(theta_W) at the Z pole used with the radiatively corrected couplings of
+#: Barranco, Miranda & Rashba, JHEP 12 (2005) 021 (PDG 2004 value), and by the
+#: paper's authors' pyCEvNS (``ssw = 0.2312``). Use it with ``convention="radiative"``.
+SIN2_THETA_W_MSBAR_MZ_BMR2005 = 0.2312
+
+# --- electromagnetic and nucleon-structure constants (added for physics extensions) ---
+#: Fine-structure constant alpha (CODATA "fine-structure constant", scipy.constants).
+FINE_STRUCTURE_CONSTANT = sc.physical_constants["fine-structure constant"][0]
+#: Proton mass in MeV (CODATA "proton mass energy equivalent in MeV").
+PROTON_MASS_MeV = sc.physical_constants["proton mass energy equivalent in MeV"][0]
+#: Proton rms charge radius in fm (CODATA "proton rms charge radius", scipy.constants).
+PROTON_RMS_CHARGE_RADIUS_fm = sc.physical_constants["proton rms charge radius"][0] * 1.0e15
+#: Neutron mean-square charge radius <r_n^2> in fm^2: -0.1161 +- 0.0022 fm^2,
+#: PDG Review of Particle Physics, neutron listing ("n MEAN-SQUARE CHARGE RADIUS", our average).
+NEUTRON_MEAN_SQUARE_CHARGE_RADIUS_fm2 = -0.1161
 
 
 @cache

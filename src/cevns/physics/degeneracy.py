@@ -31,6 +31,16 @@ exact (there 2 eps^u + eps^d = -2 g_p and eps^u + 2 eps^d = -2 g_n separately,
 so Q = -Q_SM for every Z and N); elsewhere the lines are approximate: at the
 mixed crossings (|eps| ~ 5) the spread of N in natural Si and Ge moves the
 rate by 6% and 14% (tests/test_degeneracy.py).
+
+The nucleon couplings g_p, g_n follow the ``convention`` keyword (tree level by
+default; ``"radiative"``: Barranco, Miranda & Rashba 2005, see
+:func:`cevns.physics.couplings.weak_nucleon_charges`). The mirror crossing of any
+two targets is the target-independent point (:func:`mirror_point`)
+
+    eps^u = -2 (2 g_p - g_n) / 3,   eps^d = -2 (2 g_n - g_p) / 3,
+
+so the convention moves it by d eps^u = -2 (2 dg_p - dg_n)/3, d eps^d = -2 (2 dg_n - dg_p)/3:
+tree level at sin^2 = 0.2387 gives (-0.3635, +0.6817), radiative at 0.2312 (-0.3820, +0.7032).
 """
 
 from __future__ import annotations
@@ -77,13 +87,22 @@ class TargetLines:
         return self.slope * np.asarray(eps_u) + self.intercept_sm
 
 
-def target_lines(name: str, beta: float, sin2_theta_w: float = units.SIN2_THETA_W_LOW_ENERGY, ring_quark: str = "u") -> TargetLines:
-    """The closed forms of the module docstring for a target with Z/N = ``beta``."""
+def target_lines(
+    name: str,
+    beta: float,
+    sin2_theta_w: float = units.SIN2_THETA_W_LOW_ENERGY,
+    ring_quark: str = "u",
+    convention: str = "tree",
+) -> TargetLines:
+    """The closed forms of the module docstring for a target with Z/N = ``beta``.
+
+    ``convention``: nucleon couplings, as in :func:`cevns.physics.couplings.weak_nucleon_charges`.
+    """
     if not beta > 0:
         raise ValueError(f"beta = Z/N must be > 0, got {beta}")
     if ring_quark not in ("u", "d"):
         raise ValueError(f"ring_quark must be 'u' or 'd', got {ring_quark!r}")
-    g_p, g_n = weak_nucleon_charges(sin2_theta_w)
+    g_p, g_n = weak_nucleon_charges(sin2_theta_w, convention)
     per_u = PROTON_QUARK_CONTENT["u"] * beta + NEUTRON_QUARK_CONTENT["u"]  # (2 beta + 1): charge per eps^u, per neutron
     per_d = PROTON_QUARK_CONTENT["d"] * beta + NEUTRON_QUARK_CONTENT["d"]  # (beta + 2)
     q_sm = beta * g_p + g_n  # SM charge per neutron
@@ -128,9 +147,28 @@ def angle_deg(a: TargetLines, b: TargetLines) -> float:
     return float(min(angle, 180.0 - angle))
 
 
-def degeneracy_report(targets: list[tuple[str, float]], sin2_theta_w: float = units.SIN2_THETA_W_LOW_ENERGY) -> dict:
-    """JSON-ready report: per target lines and ring, per pair angle and crossings (``cevns degeneracy``)."""
-    lines = [target_lines(name, beta, sin2_theta_w) for name, beta in targets]
+def mirror_point(sin2_theta_w: float = units.SIN2_THETA_W_LOW_ENERGY, convention: str = "tree") -> tuple[float, float]:
+    """The (eps^u, eps^d) where both targets' mirror lines cross, for any two targets.
+
+    Solving 2 eps^u + eps^d = -2 g_p and eps^u + 2 eps^d = -2 g_n (Q = -Q_SM for every
+    Z and N): eps^u = -2 (2 g_p - g_n)/3, eps^d = -2 (2 g_n - g_p)/3 (dimensionless).
+    Equals the (mirror, mirror) entry of :func:`intersections` for any pair.
+    """
+    g_p, g_n = weak_nucleon_charges(sin2_theta_w, convention)
+    return -2.0 * (2.0 * g_p - g_n) / 3.0, -2.0 * (2.0 * g_n - g_p) / 3.0
+
+
+def degeneracy_report(
+    targets: list[tuple[str, float]],
+    sin2_theta_w: float = units.SIN2_THETA_W_LOW_ENERGY,
+    convention: str = "tree",
+) -> dict:
+    """JSON-ready report: per target lines and ring, per pair angle and crossings (``cevns degeneracy``).
+
+    ``convention``: nucleon couplings (:data:`cevns.physics.couplings.COUPLING_CONVENTIONS`),
+    recorded in the report as ``coupling_convention``.
+    """
+    lines = [target_lines(name, beta, sin2_theta_w, convention=convention) for name, beta in targets]
     out_targets = []
     for t in lines:
         entry = asdict(t)
@@ -145,4 +183,4 @@ def degeneracy_report(targets: list[tuple[str, float]], sin2_theta_w: float = un
             "intersections": [list(c["point"]) for c in crossings],
             "intersection_lines": [list(c["lines"]) for c in crossings],
         })
-    return {"sin2_theta_w": sin2_theta_w, "targets": out_targets, "pairs": pairs}
+    return {"sin2_theta_w": sin2_theta_w, "coupling_convention": convention, "targets": out_targets, "pairs": pairs}
