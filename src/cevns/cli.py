@@ -307,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="closed-form SM-equivalent NSI lines, crossings and rings per target",
         description="For each target: beta = Z/N (isotope-averaged), slope and intercepts of the two lines in "
         "(eps^u, eps^d) that leave the CEvNS rate at its SM value, and the SM-rate ring in (eps^u_ee, eps^u_emu); "
-        "for each pair of targets: the angle between their lines and the crossings (SPEC S6, paper sec. II.3).",
+        "for each pair of targets: the angle between their lines and the crossings (Dent et al., arXiv:1711.03521, sec. II.3).",
     )
     p.add_argument("targets", nargs="+", metavar="TARGET", help="chemical formula (Ge, Si, CsI, NaI, Ar) or isotope (Ge[76])")
     p.add_argument("--sin2-theta-w", type=float, default=None, help="weak mixing angle (default 0.2387, PDG low-energy MS-bar)")

@@ -45,7 +45,7 @@ RUN_RECORD = "run.json"
 COMPLETION_RECORD = "complete.json"
 #: Files a finished run vouches for in complete.json (checksummed).
 RUN_FILES = ("config.toml", "summary.json", "samples.csv", "weighted_samples.npz", "chain.txt", "chain.paramnames",
-             "chain.ranges")
+             "chain.ranges", "chain.properties.ini")
 #: Files whose presence means the folder holds (the start of) a run.
 RUN_MARKERS = ("config.toml", RUN_RECORD, COMPLETION_RECORD, "summary.json")
 

@@ -134,7 +134,7 @@ def make_fig1(rep: Reproduction) -> list[str]:
         total = kernels.signal(eps).sum(axis=(-1, -2))
         ellipses[formula] = (grid, grid, total / kernels.signal(np.zeros(N_NSI)).sum())
     fig = degeneracy_figure(lines, ellipses)
-    return _save(rep, fig, "fig1", "SM-equivalent NSI lines and rings for Si and Ge (SPEC S6)")
+    return _save(rep, fig, "fig1", "SM-equivalent NSI lines and rings for Si and Ge (arXiv:1711.03521 sec. II.3)")
 
 
 def make_fig2(rep: Reproduction) -> list[str]:
@@ -379,7 +379,7 @@ def write_report(out: Path, provenance: dict) -> Path:
         parts.append(f"<p>Files: {', '.join(html.escape(f) for f in entry['files'])}; {entry['seconds']} s. "
                      f"Redo: <code>cevns reproduce --only {item_id} --seed {entry['seed']}{' --fast' if entry['preset'] == 'fast' else ''}</code></p>")
         if not entry["fits"]:
-            parts.append("<p>No fit: closed forms of SPEC S6 (<code>cevns/physics/degeneracy.py</code>), natural Si and Ge from "
+            parts.append("<p>No fit: closed forms of the paper's section II.3 (<code>cevns/physics/degeneracy.py</code>), natural Si and Ge from "
                          f"periodictable, sin<sup>2</sup>&theta;<sub>W</sub> = {units.SIN2_THETA_W_LOW_ENERGY}. Numbers: "
                          "<code>cevns degeneracy Si Ge --json</code>.</p>")
         for name, fit in entry["fits"].items():

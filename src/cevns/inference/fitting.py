@@ -235,18 +235,22 @@ class FitResult:
                           derived=[n for n in names if n not in self.names])
 
     def to_anesthetic(self):  # noqa: ANN201
-        """anesthetic ``NestedSamples`` where the sampler left dead points with birth contours (else a clear error)."""
-        from .export import to_anesthetic
+        """anesthetic ``NestedSamples`` where the sampler left dead points with birth contours (UltraNest,
+        dynesty); otherwise (nautilus, importance nested sampling) weighted anesthetic ``Samples``."""
+        from .export import to_anesthetic, to_anesthetic_samples
 
         names, labels, samples = self._export_args()
-        return to_anesthetic(names, labels, samples, self.log_likelihood, self.log_likelihood_birth, weights=self.weights)
+        if self.log_likelihood_birth is not None:
+            return to_anesthetic(names, labels, samples, self.log_likelihood, self.log_likelihood_birth)
+        return to_anesthetic_samples(names, labels, samples, self.weights, self.log_likelihood)
 
     def to_arviz(self):  # noqa: ANN201
         """ArviZ data from the equal-weight draws."""
         from .export import to_arviz
 
         names = list(self.equal_weight)
-        return to_arviz(names, np.column_stack([self.equal_weight[n] for n in names]))
+        samples = np.column_stack([self.equal_weight[n] for n in names])
+        return to_arviz(names, samples, np.ones(len(samples)))
 
     def to_pandas(self):  # noqa: ANN201
         """pandas DataFrame of the weighted samples with a ``weight`` column."""
@@ -282,7 +286,9 @@ def load_fit(folder: str | Path) -> FitResult:
     try:
         header, body = rows[0], np.array(rows[1:], dtype=float)
         equal = {name: body[:, i] for i, name in enumerate(header)}
-        parameters = summary.get("model_parameters") or {
+        order = summary["free_parameters"] + summary.get("nuisance_parameters", [])
+        stored = summary.get("model_parameters")  # JSON keys are sorted: restore the model's order
+        parameters = {n: stored[n] for n in order} if stored else {
             **{n: {"kind": "coupling", "bounds": summary["prior_ranges"][n]} for n in summary["free_parameters"]},
             **{n: {"kind": "normsys", "bounds": [0.0, 2.0]} for n in summary.get("nuisance_parameters", [])}}
         settings = {k: summary.get(k) for k in ("sampler", "seed", "nlive", "tolerance", "nuisances", "data", "mpi_processes")}
