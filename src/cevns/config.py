@@ -297,18 +297,39 @@ class FitConfig(_Model):
         return self
 
 
+class DatasetConfig(_Model):
+    """A measured data release as channels of the model (``cevns.datasets``).
+
+    ``release`` names a release the package ships (``cevns.datasets.RELEASES``);
+    ``source`` the scenario source whose flavors it sees; ``options`` are the release's own
+    settings, validated by its module (which names any bad field).
+    """
+
+    name: str = Field(min_length=1)
+    release: str = Field(min_length=1)
+    source: str
+    options: dict[str, Any] = Field(default_factory=dict)
+    systematics: list[SystematicConfig] = Field(default_factory=list)
+
+
 class ScenarioConfig(_Model):
     name: str
     description: str = ""
     physics: PhysicsConfig = Field(default_factory=PhysicsConfig)
     sources: dict[str, SourceConfig]
-    experiments: list[ExperimentConfig] = Field(min_length=1)
+    experiments: list[ExperimentConfig] = Field(default_factory=list)
+    datasets: list[DatasetConfig] = Field(default_factory=list)
     fit: FitConfig = Field(default_factory=FitConfig)
     references: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _sources_exist(self) -> ScenarioConfig:
-        names = [e.name for e in self.experiments]
+        if not self.experiments and not self.datasets:
+            raise ValueError("a scenario needs at least one [[experiments]] or [[datasets]] entry")
+        for data in self.datasets:
+            if data.source not in self.sources:
+                raise ValueError(f"dataset {data.name!r} uses source {data.source!r}; defined sources: {sorted(self.sources)}")
+        names = [e.name for e in self.experiments] + [d.name for d in self.datasets]
         if len(set(names)) != len(names):
             raise ValueError(f"experiment names must be unique: {names}")
         for exp in self.experiments:

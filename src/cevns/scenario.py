@@ -129,6 +129,13 @@ class Scenario:
     def experiments(self) -> list[ExperimentModel]:
         return self.experiments_at(self.physics)
 
+    def channels_at(self, physics: PhysicsOptions | None = None) -> list:
+        """The model channels (``cevns.model.build.Channel``) of the experiments, at the scenario's physics
+        options or at others (a grid node of a physics parameter)."""
+        from .model.build import scenario_channels
+
+        return scenario_channels(self, physics)
+
     def experiments_at(self, physics: PhysicsOptions) -> list[ExperimentModel]:
         """The experiments with their kernels for other physics options (e.g. a grid node of a physics parameter)."""
         models = []

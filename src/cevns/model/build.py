@@ -1,4 +1,11 @@
-"""Build a :class:`~cevns.model.Model` from a scenario: parameters, samples, reduced quadratic forms.
+"""Build a :class:`~cevns.model.Model` from channels: parameters, samples, reduced quadratic forms.
+
+A :class:`Channel` is one binned data set: the signal quadratic forms per bin and
+source component (any observable binning: recoil energy, photoelectrons x arrival
+time, ...), named backgrounds, the nuisances that scale them, shape and other
+systematics, and the observed counts. A scenario's ``[[experiments]]`` become
+channels (:func:`scenario_channels`); other producers (e.g. public data releases)
+make channels of their own and use the same :func:`build_model_from_channels`.
 
 What comes from where (SPEC S4):
 
@@ -6,19 +13,17 @@ What comes from where (SPEC S4):
   priors on the given ranges); ``[fit] fixed`` couplings enter the constant part of
   the quadratic forms;
 * a ``[fit] grid_points`` entry turns a free physics parameter into a ``physics``
-  parameter: the kernels are computed at that many equally spaced values over its
-  range and interpolated;
-* one Gaussian flux normalisation ``norm_<source>_<component>`` per source component
-  with a non-zero uncertainty, shared by every experiment that sees the source;
-* one Gaussian background normalisation per experiment, ``norm_bkg_<experiment>``
-  or the experiment's ``background_nuisance`` name (the same name shares it);
-* every ``[[experiments.systematics]]`` entry (shared by name across experiments).
+  parameter: the channels are rebuilt at that many equally spaced values over its
+  range and the reduced forms interpolated;
+* each channel's component and background nuisances (Gaussian normalisations; the
+  same name in two channels is one parameter: a source's flux is shared by every
+  experiment that sees it), then every channel systematic (shared by name).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,6 +35,47 @@ from .parameters import Parameter
 
 SYSTEMATIC_KINDS = {"norm": "normsys", "lognorm": "lognormsys", "shape": "histosys", "staterror": "staterror",
                     "free-norm": "normfactor"}
+
+
+@dataclass
+class Channel:
+    """One binned data set of a model.
+
+    Attributes
+    ----------
+    name : str
+    quadratic_forms : array (n_bins, n_components, 14, 14)
+        Signal per bin and source component: x^T H x with x = (1, eps_1..eps_12,
+        sin2_theta_w - reference) (:data:`cevns.experiment.LINEAR_PARAMETERS`).
+    component_names : tuple[str, ...]
+    component_nuisances : dict[str, tuple[str, float]]
+        Component -> (parameter name, relative Gaussian sigma) of its normalisation.
+    backgrounds : dict[str, array (n_bins,)]
+        Named backgrounds, expected counts at nominal normalisation.
+    background_nuisances : dict[str, tuple[str, float]]
+        Background -> (parameter name, relative Gaussian sigma).
+    systematics : list
+        Objects with the fields of :class:`cevns.config.SystematicConfig` (name, kind,
+        applies_to, uncertainty, up, down, relative, range); ``applies_to`` names
+        "signal", "background" (every background), a component or a background.
+    observed : array (n_bins,) or None
+    bin_labels : list[str] or None
+        Default ``name[j]``.
+    """
+
+    name: str
+    quadratic_forms: np.ndarray
+    component_names: tuple[str, ...]
+    component_nuisances: dict[str, tuple[str, float]] = field(default_factory=dict)
+    backgrounds: dict[str, np.ndarray] = field(default_factory=dict)
+    background_nuisances: dict[str, tuple[str, float]] = field(default_factory=dict)
+    systematics: list = field(default_factory=list)
+    observed: np.ndarray | None = None
+    bin_labels: list[str] | None = None
+
+    @property
+    def n_bins(self) -> int:
+        return int(self.quadratic_forms.shape[0])
 
 
 class _Registry:
@@ -62,13 +108,13 @@ def _transform(couplings: list[str], fixed: Mapping[str, float], sin2_reference:
     return transform
 
 
-def _reduced_columns(experiments: list, transform: np.ndarray) -> np.ndarray:
-    """(F, C) coefficient matrix of the signal columns, ordered (experiment, component, bin)."""
+def _reduced_columns(channels: Sequence[Channel], transform: np.ndarray) -> np.ndarray:
+    """(F, C) coefficient matrix of the signal columns, ordered (channel, component, bin)."""
     rows, cols = _feature_index(transform.shape[1] - 1)
     sym = np.where(rows == cols, 1.0, 2.0)  # x_p x_q appears twice off the diagonal
     columns = []
-    for model in experiments:
-        reduced = np.einsum("ap,jcab,bq->jcpq", transform, model.kernels.quadratic_forms, transform)
+    for channel in channels:
+        reduced = np.einsum("ap,jcab,bq->jcpq", transform, channel.quadratic_forms, transform)
         n_bins, n_comp = reduced.shape[:2]
         for c in range(n_comp):
             for j in range(n_bins):
@@ -76,47 +122,87 @@ def _reduced_columns(experiments: list, transform: np.ndarray) -> np.ndarray:
     return np.array(columns).T
 
 
-def _applies(target: str, component: str) -> bool:
+def _applies(target: str, component: str, is_background: bool) -> bool:
     if target == "signal":
-        return component != "background"
+        return not is_background
+    if target == "background":
+        return is_background
     return target == component
+
+
+def scenario_channels(scenario, physics=None) -> list[Channel]:  # noqa: ANN001
+    """The channels of a scenario's experiments, then of its measured data sets (``[[datasets]]``,
+    built by :func:`cevns.datasets.build_channels`), at other physics options when given."""
+    experiments = scenario.experiments if physics is None else scenario.experiments_at(physics)
+    channels = []
+    for m in experiments:
+        source = scenario.source(m.config.source)
+        component_nuisances = {
+            c.name: (f"norm_{m.config.source}_{c.name}", c.normalization_uncertainty)
+            for c in source.components if c.normalization_uncertainty > 0}
+        backgrounds, background_nuisances = {}, {}
+        if np.any(m.background > 0):
+            backgrounds["background"] = np.asarray(m.background, dtype=float)
+            if m.background_uncertainty > 0:
+                background_nuisances["background"] = (m.config.background_nuisance or f"norm_bkg_{m.name}", m.background_uncertainty)
+        channels.append(Channel(m.name, m.kernels.quadratic_forms, tuple(m.kernels.component_names), component_nuisances,
+                                backgrounds, background_nuisances, list(m.config.systematics), m.observed_counts))
+    if scenario.config.datasets:
+        from ..datasets import build_channels
+
+        for dataset in scenario.config.datasets:
+            channels += build_channels(dataset, scenario, physics or scenario.physics)
+    return channels
 
 
 def build_model(scenario, grid_points: Mapping[str, int] | None = None) -> Model:  # noqa: ANN001
     """The :class:`Model` of a scenario (module docstring). ``grid_points`` adds to ``[fit] grid_points``."""
     fit = scenario.config.fit
     grid_points = {**fit.grid_points, **(grid_points or {})}
-    unknown = sorted(set(grid_points) - set(fit.free))
+    return build_model_from_channels(scenario.channels_at(None), fit.free, fit.fixed, scenario.physics, grid_points,
+                                     scenario.channels_at, scenario.name)
+
+
+def build_model_from_channels(channels: Sequence[Channel], free: Mapping[str, tuple[float, float]],
+                              fixed: Mapping[str, float] | None = None, physics=None,  # noqa: ANN001
+                              grid_points: Mapping[str, int] | None = None,
+                              channels_at: Callable | None = None, name: str = "model") -> Model:
+    """The :class:`Model` of ``channels`` with flat priors on ``free`` (coupling or physics names -> range).
+
+    ``physics``: the :class:`cevns.experiment.PhysicsOptions` the channels were built with (its
+    sin^2(theta_W) is the reference of the linear basis); ``channels_at(physics)`` rebuilds the
+    channels at other options, for grid parameters.
+    """
+    from ..experiment import PhysicsOptions
+
+    physics = physics or PhysicsOptions()
+    fixed = dict(fixed or {})
+    grid_points = dict(grid_points or {})
+    unknown = sorted(set(grid_points) - set(free))
     if unknown:
-        raise ConfigError(f"grid_points: {unknown} are not free parameters of {scenario.name!r}")
+        raise ConfigError(f"grid_points: {unknown} are not free parameters of {name!r}")
     if len(grid_points) > 1:
         raise ConfigError("grid_points: at most one parameter can be interpolated on a grid")
-    couplings = [name for name in fit.free if name not in grid_points]
+    if grid_points and channels_at is None:
+        raise ConfigError("grid_points need a way to rebuild the channels at other physics values")
+    couplings = [p for p in free if p not in grid_points]
     registry = _Registry()
-    for name in fit.free:
-        lo, hi = fit.free[name]
-        if name in grid_points:
-            init = float(np.clip(getattr(scenario.physics, PHYSICS_PARAMETERS[name]), lo, hi))
-            registry.add(Parameter(name, "physics", (lo, hi), init))
+    for pname, (lo, hi) in free.items():
+        if pname in grid_points:
+            init = float(np.clip(getattr(physics, PHYSICS_PARAMETERS[pname]), lo, hi))
+            registry.add(Parameter(pname, "physics", (lo, hi), init))
         else:
-            init = scenario.physics.sin2_theta_w if name == "sin2_theta_w" else 0.0
-            registry.add(Parameter(name, "coupling", (lo, hi), float(np.clip(init, lo, hi))))
-    experiments = scenario.experiments
-
-    # nuisances in the order of the paper's model: fluxes per source (first use), backgrounds, then systematics
-    used_sources = list(dict.fromkeys(m.config.source for m in experiments))
-    for source_name in used_sources:
-        for comp in scenario.source(source_name).components:
-            if comp.normalization_uncertainty > 0:
-                registry.add(Parameter.constrained_parameter(f"norm_{source_name}_{comp.name}", "normsys", 1.0,
-                                                             comp.normalization_uncertainty))
-    background_names = {}
-    for m in experiments:
-        if m.background_uncertainty > 0 and np.any(m.background > 0):
-            background_names[m.name] = m.config.background_nuisance or f"norm_bkg_{m.name}"
-            registry.add(Parameter.constrained_parameter(background_names[m.name], "normsys", 1.0, m.background_uncertainty))
-    for m in experiments:
-        for syst in m.config.systematics:
+            init = physics.sin2_theta_w if pname == "sin2_theta_w" else 0.0
+            registry.add(Parameter(pname, "coupling", (lo, hi), float(np.clip(init, lo, hi))))
+    # nuisances in the order of the paper's model: component normalisations, backgrounds, then systematics
+    for channel in channels:
+        for pname, sigma in channel.component_nuisances.values():
+            registry.add(Parameter.constrained_parameter(pname, "normsys", 1.0, sigma))
+    for channel in channels:
+        for pname, sigma in channel.background_nuisances.values():
+            registry.add(Parameter.constrained_parameter(pname, "normsys", 1.0, sigma))
+    for channel in channels:
+        for syst in channel.systematics:
             kind = SYSTEMATIC_KINDS[syst.kind]
             if kind == "normsys":
                 registry.add(Parameter.constrained_parameter(syst.name, kind, 1.0, syst.uncertainty))
@@ -124,43 +210,42 @@ def build_model(scenario, grid_points: Mapping[str, int] | None = None) -> Model
                 registry.add(Parameter.constrained_parameter(syst.name, kind, 0.0, 1.0))
             elif kind == "staterror":
                 for k, width in enumerate(syst.relative):
-                    registry.add(Parameter.constrained_parameter(f"{syst.name}[{m.name}:{k}]", kind, 1.0, width))
+                    registry.add(Parameter.constrained_parameter(f"{syst.name}[{channel.name}:{k}]", kind, 1.0, width))
             else:
                 registry.add(Parameter(syst.name, "normfactor", tuple(syst.range), 1.0))
     # order: couplings and physics, free normalisations, constrained
-    ordered = sorted(registry.parameters.values(), key=lambda p: (p.kind != "coupling" and p.kind != "physics", p.constrained))
+    ordered = sorted(registry.parameters.values(), key=lambda p: (p.kind not in ("coupling", "physics"), p.constrained))
     index = {p.name: i for i, p in enumerate(ordered)}
 
-    samples, labels, experiment_bins = [], [], {}
+    samples, labels, channel_bins = [], [], {}
     k0, c0 = 0, 0
-    for m in experiments:
-        n_bins = m.kernels.quadratic_forms.shape[0]
+    for channel in channels:
+        n_bins = channel.n_bins
         bins = slice(k0, k0 + n_bins)
-        experiment_bins[m.name] = bins
-        labels += [f"{m.name}[{j}]" for j in range(n_bins)]
-        source = scenario.source(m.config.source)
-        exp_samples = []
-        for comp_name in m.kernels.component_names:
-            sample = Sample(f"{m.name}/{comp_name}", m.name, comp_name, bins, columns=slice(c0, c0 + n_bins))
+        channel_bins[channel.name] = bins
+        labels += channel.bin_labels or [f"{channel.name}[{j}]" for j in range(n_bins)]
+        channel_samples = []
+        for comp_name in channel.component_names:
+            sample = Sample(f"{channel.name}/{comp_name}", channel.name, comp_name, bins, columns=slice(c0, c0 + n_bins))
             c0 += n_bins
-            comp = source.component(comp_name)
-            if comp.normalization_uncertainty > 0:
-                sample.modifiers.append(Modifier("normsys", index[f"norm_{m.config.source}_{comp_name}"]))
-            exp_samples.append(sample)
-        if np.any(m.background > 0):
-            sample = Sample(f"{m.name}/background", m.name, "background", bins, nominal=np.asarray(m.background, dtype=float))
-            if m.name in background_names:
-                sample.modifiers.append(Modifier("normsys", index[background_names[m.name]]))
-            exp_samples.append(sample)
-        components = {s.component for s in exp_samples} | {"background"}
-        for syst in m.config.systematics:
-            unknown = [t for t in syst.applies_to if t != "signal" and t not in components]
+            if comp_name in channel.component_nuisances:
+                sample.modifiers.append(Modifier("normsys", index[channel.component_nuisances[comp_name][0]]))
+            channel_samples.append(sample)
+        for bkg_name, nominal in channel.backgrounds.items():
+            sample = Sample(f"{channel.name}/{bkg_name}", channel.name, bkg_name, bins, nominal=np.asarray(nominal, dtype=float))
+            if bkg_name in channel.background_nuisances:
+                sample.modifiers.append(Modifier("normsys", index[channel.background_nuisances[bkg_name][0]]))
+            channel_samples.append(sample)
+        known = set(channel.component_names) | set(channel.backgrounds)
+        for syst in channel.systematics:
+            unknown = [t for t in syst.applies_to if t not in ("signal", "background") and t not in known]
             if unknown:
-                raise ConfigError(f"experiment {m.name!r}: systematic {syst.name!r} applies to unknown sample(s) {unknown}; "
-                                  f"use 'signal', 'background' or one of {sorted(components - {'background'})}")
+                raise ConfigError(f"{channel.name!r}: systematic {syst.name!r} applies to unknown sample(s) {unknown}; "
+                                  f"use 'signal', 'background' or one of {sorted(known)}")
             kind = SYSTEMATIC_KINDS[syst.kind]
-            for sample in exp_samples:
-                if not any(_applies(t, sample.component) for t in syst.applies_to):
+            for sample in channel_samples:
+                is_background = not sample.is_signal
+                if not any(_applies(t, sample.component, is_background) for t in syst.applies_to):
                     continue
                 if kind == "histosys":
                     up, down = np.asarray(syst.up, dtype=float), np.asarray(syst.down, dtype=float)
@@ -168,28 +253,25 @@ def build_model(scenario, grid_points: Mapping[str, int] | None = None) -> Model
                 elif kind == "lognormsys":
                     sample.modifiers.append(Modifier(kind, index[syst.name], sigma=syst.uncertainty))
                 elif kind == "staterror":
-                    sample.modifiers.append(Modifier(kind, index[f"{syst.name}[{m.name}:0]"]))
+                    sample.modifiers.append(Modifier(kind, index[f"{syst.name}[{channel.name}:0]"]))
                 else:
                     sample.modifiers.append(Modifier(kind, index[syst.name]))
-        samples += exp_samples
+        samples += channel_samples
         k0 += n_bins
 
-    fixed = dict(fit.fixed)
-    sin2_reference = scenario.physics.sin2_theta_w
-    coefficients = _reduced_columns(experiments, _transform(couplings, fixed, sin2_reference))
+    coefficients = _reduced_columns(channels, _transform(couplings, fixed, physics.sin2_theta_w))
     grids = []
-    for name, n_points in grid_points.items():
-        lo, hi = fit.free[name]
+    for pname, n_points in grid_points.items():
+        lo, hi = free[pname]
         nodes = np.linspace(lo, hi, n_points)
         stack = []
         for value in nodes:
-            physics = replace(scenario.physics, **{PHYSICS_PARAMETERS[name]: float(value)})
-            node_reference = physics.sin2_theta_w
-            stack.append(_reduced_columns(scenario.experiments_at(physics), _transform(couplings, fixed, node_reference)))
-        grids.append(PhysicsGrid(index[name], nodes, np.stack(stack)))
+            node_physics = replace(physics, **{PHYSICS_PARAMETERS[pname]: float(value)})
+            stack.append(_reduced_columns(channels_at(node_physics), _transform(couplings, fixed, node_physics.sin2_theta_w)))
+        grids.append(PhysicsGrid(index[pname], nodes, np.stack(stack)))
 
     observed = None
-    if all(m.observed_counts is not None for m in experiments):
-        observed = np.concatenate([m.observed_counts for m in experiments])
-    return Model(ordered, samples, coefficients, [index[c] for c in couplings], labels, experiment_bins,
-                 observed, grids, scenario.name, fixed)
+    if all(c.observed is not None for c in channels):
+        observed = np.concatenate([np.asarray(c.observed, dtype=float) for c in channels])
+    return Model(ordered, samples, coefficients, [index[c] for c in couplings], labels, channel_bins,
+                 observed, grids, name, fixed)
