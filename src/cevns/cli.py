@@ -127,7 +127,7 @@ FOLDER_REMEDIES = {
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from .fit import FitSettings, run_fit
+    from .runs import FitSettings, run_fit
     from .scenario import Scenario
 
     if args.resume and args.force:

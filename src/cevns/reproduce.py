@@ -27,7 +27,7 @@ import numpy as np
 
 from . import __version__, units
 from .errors import ConfigError, RunFolderError
-from .fit import FitSettings, run_fit
+from .runs import FitSettings, run_fit
 from .inference.fitting import FitResult
 from .inference.results import EARTH_NEUTRON_ELECTRON_RATIO
 from .labels import latex_label
