@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, fiel
 from . import units
 from .errors import ConfigError
 from .detectors import Coherent2017Acceptance
-from .physics.couplings import UnknownCouplingError, canonical_nsi_name
+from .physics.couplings import COUPLING_CONVENTIONS, UnknownCouplingError, canonical_nsi_name
 from .physics.form_factors import FORM_FACTORS
 from .physics.kinematics import KINEMATIC_FORMS
 from .sources.reactor import FISSION_ISOTOPES, SPECTRUM_MODELS
@@ -34,20 +34,24 @@ from .sources.reactor import FISSION_ISOTOPES, SPECTRUM_MODELS
 _ACCEPTANCE = Coherent2017Acceptance()
 
 #: Physics parameters a fit can free besides the NSI couplings, mapped to the
-#: [physics] option they set. sin2_theta_w enters the charge linearly (an exact
-#: quadratic form); with an entry in [fit] grid_points it is treated like a
-#: non-linear parameter instead (kernels on a grid, interpolated).
-PHYSICS_PARAMETERS = {"sin2_theta_w": "sin2_theta_w"}
+#: [physics] option they set (for grid interpolation). sin2_theta_w enters the charge
+#: linearly (an exact quadratic form), as do eps_zprime and mu_nu (LINEAR_ONLY); with an
+#: entry in [fit] grid_points sin2_theta_w is treated like a non-linear parameter instead
+#: (kernels on a grid, interpolated). The others are non-linear and need grid_points.
+PHYSICS_PARAMETERS = {"sin2_theta_w": "sin2_theta_w", "neutron_radius_fm": "neutron_radius_fm",
+                      "log10_mediator_mass_MeV": "log10_mediator_mass_MeV"}
+LINEAR_ONLY = ("eps_zprime", "mu_nu")
+GRID_ONLY = ("neutron_radius_fm", "log10_mediator_mass_MeV")
 
 
 def canonical_parameter_name(name: str) -> str:
     """An NSI coupling's canonical name, or a physics parameter's name (ValueError otherwise)."""
-    if name in PHYSICS_PARAMETERS:
+    if name in PHYSICS_PARAMETERS or name in LINEAR_ONLY:
         return name
     try:
         return canonical_nsi_name(name)
     except UnknownCouplingError as err:
-        raise ValueError(f"{err}; or a physics parameter: {', '.join(PHYSICS_PARAMETERS)}") from None
+        raise ValueError(f"{err}; or a physics parameter: {', '.join([*PHYSICS_PARAMETERS, *LINEAR_ONLY])}") from None
 
 Number = Annotated[float, Strict()]
 Integer = Annotated[int, Strict()]
@@ -61,9 +65,14 @@ class _Model(BaseModel):
 
 
 class PhysicsConfig(_Model):
+    """Physics options (``cevns.experiment.PhysicsOptions`` documents each)."""
+
     sin2_theta_w: Number = Field(units.SIN2_THETA_W_LOW_ENERGY, gt=0, lt=1)
     kinematics: Literal[KINEMATIC_FORMS] = "standard"  # the physics registries are the one list of options
     form_factor: Literal[tuple(FORM_FACTORS)] = "helm"
+    couplings: Literal[COUPLING_CONVENTIONS] = "tree"
+    neutron_radius_fm: PositiveFloat | None = None
+    log10_mediator_mass_MeV: Number | None = Field(None, ge=-3, le=6)  # 1 keV to 1 TeV
 
 
 class StoppedPionConfig(_Model):
@@ -287,8 +296,12 @@ class FitConfig(_Model):
         both = set(self.free) & set(self.fixed)
         if both:
             raise ValueError(f"{sorted(both)} are both free and fixed")
-        if "sin2_theta_w" in self.fixed:
-            raise ValueError("fix sin2_theta_w in [physics], not in [fit] fixed")
+        for name in ("sin2_theta_w", *GRID_ONLY):
+            if name in self.fixed:
+                raise ValueError(f"fix {name} in [physics], not in [fit] fixed")
+        needs_grid = sorted(n for n in self.free if n in GRID_ONLY and n not in self.grid_points)
+        if needs_grid:
+            raise ValueError(f"{needs_grid} enter the rate non-linearly: give [fit] grid_points, e.g. {{ {needs_grid[0]} = 17 }}")
         not_free = sorted(set(self.grid_points) - set(self.free))
         if not_free:
             raise ValueError(f"grid_points names {not_free}, which are not free parameters")

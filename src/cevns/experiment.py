@@ -14,6 +14,15 @@ couplings, Q_ab = C_ab . x, x = (1, eps), the signal is an exact quadratic form
     mu_jc(eps) = x^T H_jc x,    H_jc = sum_i K[j, c, i] sum_b C_ab(i) C_ab(i)^T
 
 so likelihood evaluations need no integration (SPEC S4, non-negotiable 6).
+
+Physics beyond one form factor and contact couplings keeps this structure. The
+charge is a sum of *pieces* C_i . x, each with its own recoil-energy weight w_i(T):
+the proton and neutron parts with their own form factors F_p, F_n (neutron radius),
+and the light-mediator parts with the propagator P(T) = m^2/(m^2 + 2 m_N T). Then
+sum_b |Q_ab|^2 = sum_{i,j} w_i w_j (C_i . x)(C_j . x), one kernel per pair of pieces
+integrated with weight w_i w_j, and H = sum_pairs K_ij G_ij: still an exact quadratic
+form. The neutrino magnetic moment adds an incoherent electromagnetic term
+mu_nu^2 K_EM (Vogel & Engel 1989), i.e. H[mu, mu] += K_EM.
 :meth:`Experiment.direct_signal` integrates the full cross section for given
 couplings with the same quadrature, as an independent check and as the
 "naive" reference of ``cevns bench``.
@@ -27,18 +36,28 @@ import numpy as np
 
 from . import units
 from .detectors import Detector, Isotope
-from .physics.couplings import N_NSI, NSI_NAMES, charge_coefficients, nsi_matrices, sm_vector_charge, vector_charge
+from .physics.couplings import (COUPLING_CONVENTIONS, N_NSI, NEUTRON_QUARK_CONTENT, NSI_NAMES, PROTON_QUARK_CONTENT,
+                                nucleon_charge_coefficients, weak_nucleon_charge_slopes)
 from .physics.cross_section import differential_cross_section
+from .physics.electromagnetic import magnetic_moment_cross_section_per_mu2
 from .physics.flavors import Flavor
-from .physics.form_factors import FORM_FACTORS
+from .physics.form_factors import FORM_FACTORS, NUCLEAR_RADII, helm_radius_fm, helm_rms_radius_fm, helm_with_radius
+from .physics.mediators import propagator_factor
 from .physics.kinematics import KINEMATIC_FORMS, e_nu_min, momentum_transfer_squared, t_recoil_max
 from .sources.base import Source, SourceComponent
 
-#: Parameters the vector charge is affine in, after the constant 1: the twelve NSI couplings and
-#: the shift of sin^2(theta_W) from the scenario's value (the SM charge Z g_p + N g_n is affine in
-#: sin^2(theta_W), SPEC S1). The rate is an exact quadratic form in x = (1, *LINEAR_PARAMETERS).
-LINEAR_PARAMETERS = (*NSI_NAMES, "sin2_theta_w")
+#: Parameters the rate is an exact quadratic form in, x = (1, *LINEAR_PARAMETERS):
+#: the twelve NSI couplings; the shift of sin^2(theta_W) from the scenario's value (the SM
+#: charge is affine in it, SPEC S1); ``eps_zprime``, a flavor-universal vector mediator coupling
+#: to u and d quarks alike, as its contact value eps(q = 0) = g_nu g_q / (sqrt2 G_F m^2)
+#: (with the propagator m^2/(m^2 + q^2) when [physics] sets a mediator mass; docs/physics.md);
+#: and ``mu_nu``, the neutrino magnetic moment in units of MU_NU_UNIT Bohr magnetons.
+LINEAR_PARAMETERS = (*NSI_NAMES, "sin2_theta_w", "eps_zprime", "mu_nu")
 N_LINEAR = len(LINEAR_PARAMETERS)
+_S2, _ZP, _MU = (1 + LINEAR_PARAMETERS.index(n) for n in ("sin2_theta_w", "eps_zprime", "mu_nu"))
+#: Unit of the ``mu_nu`` parameter: 1e-10 Bohr magnetons, the scale of laboratory limits
+#: (e.g. GEMMA mu_nu < 2.9e-11 mu_B, Beda et al., Adv. High Energy Phys. 2012 (2012) 350150).
+MU_NU_UNIT = 1.0e-10
 
 #: Gauss-Legendre nodes per recoil-energy segment (segments split at bin edges,
 #: efficiency jumps and kinematic end-points, so the integrand is smooth on each).
@@ -49,16 +68,28 @@ class ExperimentError(ValueError):
     """An experiment whose inputs are inconsistent (e.g. threshold above the end-point)."""
 
 
-def linear_charge_gram_matrices(z: int, n: int, sin2_theta_w: float) -> np.ndarray:
-    """G[a] = sum_b C_ab C_ab^T over x = (1, eps_1..eps_12, delta_s), shape (3, 14, 14).
+def nucleon_linear_coefficients(z: int, n: int, sin2_theta_w: float, convention: str = "tree") -> np.ndarray:
+    """Proton and neutron parts of the charge over x = (1, *LINEAR_PARAMETERS), shape (2, 3, 3, 16).
 
-    C extends :func:`cevns.physics.couplings.charge_coefficients` by the coefficient of
-    delta_s = sin^2(theta_W) - ``sin2_theta_w``: dQ_aa/d sin^2 = Q_SM(s + 1) - Q_SM(s), exact because
-    Q_SM is affine in sin^2(theta_W) (SPEC S1: Z (1/2 - 2 s) - N/2, slope -2Z).
+    :func:`cevns.physics.couplings.nucleon_charge_coefficients` for (1, eps), plus the
+    sin^2(theta_W) slope of each nucleon's SM charge (Z dg_p/ds, N dg_n/ds) and the
+    contact-limit Z' coupling, which adds (quarks per nucleon) = 3 per nucleon for a
+    coupling equal to u and d quarks. The magnetic moment has no charge coefficient.
     """
-    coeff = charge_coefficients(z, n, sin2_theta_w)
-    slope = sm_vector_charge(z, n, sin2_theta_w + 1.0) - sm_vector_charge(z, n, sin2_theta_w)
-    coeff = np.concatenate([coeff, slope * np.eye(3)[:, :, None]], axis=2)
+    out = np.zeros((2, 3, 3, 1 + N_LINEAR))
+    out[..., : 1 + N_NSI] = nucleon_charge_coefficients(z, n, sin2_theta_w, convention)
+    slope_p, slope_n = weak_nucleon_charge_slopes(convention)
+    quarks = {"p": sum(PROTON_QUARK_CONTENT.values()), "n": sum(NEUTRON_QUARK_CONTENT.values())}
+    for k, (count, slope, key) in enumerate(((z, slope_p, "p"), (n, slope_n, "n"))):
+        out[k, :, :, _S2] = count * slope * np.eye(3)
+        out[k, :, :, _ZP] = count * quarks[key] * np.eye(3)
+    return out
+
+
+def linear_charge_gram_matrices(z: int, n: int, sin2_theta_w: float, convention: str = "tree") -> np.ndarray:
+    """G[a] = sum_b C_ab C_ab^T over x = (1, *LINEAR_PARAMETERS), shape (3, 16, 16), one form factor F for
+    protons and neutrons and a contact Z' (the default physics: sum_b |Q_ab|^2 F^2 = F^2 x^T G[a] x)."""
+    coeff = nucleon_linear_coefficients(z, n, sin2_theta_w, convention).sum(axis=0)
     return np.einsum("abi,abj->aij", coeff, coeff)
 
 
@@ -74,13 +105,29 @@ class PhysicsOptions:
         Kinematic factor of the cross section.
     form_factor : str
         Key of :data:`cevns.physics.form_factors.FORM_FACTORS` ("helm" default).
+    couplings : {"tree", "radiative"}
+        Nucleon vector couplings: tree level (SPEC S1) or radiatively corrected
+        (Barranco, Miranda & Rashba 2005; :mod:`cevns.physics.couplings`).
+    neutron_radius_fm : float or None
+        Point-neutron rms radius (fm) of every isotope of the target: separate Helm form
+        factors for protons (point-proton radius from the charge radius where tabulated in
+        :data:`cevns.physics.form_factors.NUCLEAR_RADII`, else the default Helm radius) and
+        neutrons. None: one form factor for both (SPEC S1).
+    log10_mediator_mass_MeV : float or None
+        log10 of the vector mediator mass in MeV: the ``eps_zprime`` coupling gets the
+        propagator m^2/(m^2 + 2 m_N T). None: a heavy (contact) mediator.
     """
 
     sin2_theta_w: float = units.SIN2_THETA_W_LOW_ENERGY
     kinematics: str = "standard"
     form_factor: str = "helm"
+    couplings: str = "tree"
+    neutron_radius_fm: float | None = None
+    log10_mediator_mass_MeV: float | None = None
 
     def __post_init__(self) -> None:
+        if self.couplings not in COUPLING_CONVENTIONS:
+            raise ValueError(f"couplings must be one of {COUPLING_CONVENTIONS}, not {self.couplings!r}")
         if self.kinematics not in KINEMATIC_FORMS:
             raise ValueError(f"kinematics must be one of {KINEMATIC_FORMS}, not {self.kinematics!r}")
         if self.form_factor not in FORM_FACTORS:
@@ -95,8 +142,8 @@ class ResponseKernels:
     ----------
     kernel : array (n_bins, n_components, n_isotopes)
         Counts per unit squared charge sum_b |Q_ab|^2.
-    quadratic_forms : array (n_bins, n_components, 14, 14)
-        H_jc with mu_jc = x^T H_jc x, x = (1, eps_1..eps_12, sin2_theta_w - sin2_reference)
+    quadratic_forms : array (n_bins, n_components, 16, 16)
+        H_jc with mu_jc = x^T H_jc x, x = (1, eps_1..eps_12, sin2_theta_w - sin2_reference, eps_zprime, mu_nu)
         (:data:`LINEAR_PARAMETERS` order).
     background : array (n_bins,)
         Expected background counts per bin at nominal normalization: the one background of
@@ -111,14 +158,14 @@ class ResponseKernels:
     bin_edges_keV: np.ndarray
 
     def signal(self, eps: np.ndarray) -> np.ndarray:
-        """Expected signal per bin and component for coupling vector(s) eps of shape (..., 12), or
-        (..., 13) with the shift of sin^2(theta_W) from the scenario's value last.
+        """Expected signal per bin and component for coupling vector(s) eps of shape (..., 12), or up to
+        (..., 15) with the further :data:`LINEAR_PARAMETERS` (sin^2 shift, eps_zprime, mu_nu) after them.
 
         Returns an array of shape (..., n_bins, n_components).
         """
         eps = np.asarray(eps, dtype=float)
-        if eps.shape[-1] not in (N_NSI, N_LINEAR):
-            raise ValueError(f"couplings need {N_NSI} or {N_LINEAR} entries in the last axis, got shape {eps.shape}")
+        if not N_NSI <= eps.shape[-1] <= N_LINEAR:
+            raise ValueError(f"couplings need {N_NSI} to {N_LINEAR} entries in the last axis, got shape {eps.shape}")
         pad = N_LINEAR - eps.shape[-1]
         x = np.concatenate([np.ones(eps.shape[:-1] + (1,)), eps, np.zeros(eps.shape[:-1] + (pad,))], axis=-1)
         return np.einsum("...p,jcpq,...q->...jc", x, self.quadratic_forms, x)
@@ -173,24 +220,80 @@ class Experiment:
         return nodes, weights, bins
 
     def _integrand(self, isotope: Isotope, component: SourceComponent, t_nodes: np.ndarray,
-                   charge_squared: float = 1.0) -> np.ndarray:
+                   charge_squared: float | np.ndarray = 1.0, form_factor_squared: float | np.ndarray = 1.0) -> np.ndarray:
         """The one rate integrand: Integral_{E_min(T)} dE phi(E) dsigma/dT at each recoil node (cm^2/MeV).
 
-        ``charge_squared`` = sum_b |Q_ab|^2 (1: per unit squared charge, what the kernels store).
+        ``charge_squared`` = sum_b |Q_ab|^2 (1: per unit squared charge); ``form_factor_squared`` F^2 at
+        the nodes (1: the form factors are weights of the charge pieces, see the module docstring).
         """
         e_nodes, e_weights = component.spectrum.quadrature(e_nu_min(t_nodes, isotope.mass_MeV))
-        q_MeV = np.sqrt(momentum_transfer_squared(t_nodes, isotope.mass_MeV))
-        f2 = FORM_FACTORS[self.physics.form_factor](q_MeV, isotope.mass_number) ** 2
+        f2 = np.broadcast_to(np.asarray(form_factor_squared, dtype=float), t_nodes.shape)
+        q2 = np.broadcast_to(np.asarray(charge_squared, dtype=float), t_nodes.shape)
         xsec = differential_cross_section(
-            t_nodes[:, None], e_nodes, isotope.mass_MeV, charge_squared, f2[:, None], self.physics.kinematics
+            t_nodes[:, None], e_nodes, isotope.mass_MeV, q2[:, None], f2[:, None], self.physics.kinematics
         )
         return np.sum(e_weights * xsec, axis=1)
 
-    def _charge_squared(self, isotope: Isotope, component: SourceComponent, eps: np.ndarray) -> float:
-        """sum_b |Q_ab|^2 for the component's incoming flavor a, from the full charge matrix (no kernels)."""
-        eps_u, eps_d = nsi_matrices(np.asarray(eps, dtype=float).reshape(N_NSI))
-        charge = vector_charge(isotope.z, isotope.n, eps_u, eps_d, self.physics.sin2_theta_w)
-        return float(np.sum(charge[component.flavor.index] ** 2))
+    def _magnetic_integrand(self, isotope: Isotope, component: SourceComponent, t_nodes: np.ndarray) -> np.ndarray:
+        """Integral dE phi(E) dsigma_EM/dT per (MU_NU_UNIT mu_B)^2 at each recoil node (cm^2/MeV), charge form factor F_p."""
+        e_nodes, e_weights = component.spectrum.quadrature(e_nu_min(t_nodes, isotope.mass_MeV))
+        f_p = self._form_factors(isotope, t_nodes)["Fp"]
+        xsec = magnetic_moment_cross_section_per_mu2(t_nodes[:, None], e_nodes, isotope.mass_MeV, isotope.z, (f_p**2)[:, None])
+        return MU_NU_UNIT**2 * np.sum(e_weights * xsec, axis=1)
+
+    def _form_factors(self, isotope: Isotope, t_nodes: np.ndarray) -> dict[str, np.ndarray]:
+        """Weights of the charge pieces at recoil nodes: F (one form factor), Fp, Fn and the propagator P."""
+        q_MeV = np.sqrt(momentum_transfer_squared(t_nodes, isotope.mass_MeV))
+        out = {"F": FORM_FACTORS[self.physics.form_factor](q_MeV, isotope.mass_number)}
+        if self.physics.neutron_radius_fm is None:
+            out["Fp"] = out["Fn"] = out["F"]
+        else:
+            radii = NUCLEAR_RADII.get(f"{isotope.symbol}[{isotope.z + isotope.n}]")
+            r_p = radii.proton_radius_fm if radii is not None else float(helm_rms_radius_fm(helm_radius_fm(isotope.z + isotope.n)))
+            out["Fp"] = helm_with_radius(q_MeV, r_p)
+            out["Fn"] = helm_with_radius(q_MeV, self.physics.neutron_radius_fm)
+        if self.physics.log10_mediator_mass_MeV is None:
+            out["P"] = np.ones_like(t_nodes)
+        else:
+            out["P"] = propagator_factor(t_nodes, isotope.mass_MeV, 10.0**self.physics.log10_mediator_mass_MeV)
+        return out
+
+    def _charge_pieces(self, isotope: Isotope) -> list[tuple[np.ndarray, tuple[str, ...]]]:
+        """The charge as pieces (coefficients (3, 3, 16), names of the weights whose product multiplies them).
+
+        One piece (weight F) with one form factor and a contact Z'; proton and neutron pieces (Fp, Fn) with a
+        neutron radius; the Z' columns as their own pieces (times P) with a mediator mass.
+        """
+        proton, neutron = nucleon_linear_coefficients(isotope.z, isotope.n, self.physics.sin2_theta_w, self.physics.couplings)
+        split_radius = self.physics.neutron_radius_fm is not None
+        light = self.physics.log10_mediator_mass_MeV is not None
+        groups = [(proton, "Fp"), (neutron, "Fn")] if split_radius else [(proton + neutron, "F")]
+        pieces = []
+        for coeff, form in groups:
+            if not light:
+                pieces.append((coeff, (form,)))
+                continue
+            contact, zprime = coeff.copy(), np.zeros_like(coeff)
+            contact[..., _ZP], zprime[..., _ZP] = 0.0, coeff[..., _ZP]
+            pieces += [(contact, (form,)), (zprime, (form, "P"))]
+        return pieces
+
+    def _charge_squared_at(self, isotope: Isotope, component: SourceComponent, x: np.ndarray, t_nodes: np.ndarray) -> np.ndarray:
+        """sum_b |Q_ab(T)|^2 at recoil nodes from the charge pieces and their weights (no kernels)."""
+        weights = self._form_factors(isotope, t_nodes)
+        a = component.flavor.index
+        charge = 0.0
+        for coeff, names in self._charge_pieces(isotope):
+            w = np.prod([weights[n] for n in names], axis=0)
+            charge = charge + w[:, None] * (coeff[a] @ x)[None, :]  # (nT, 3 outgoing flavors)
+        return np.sum(charge**2, axis=1)
+
+    def _full_vector(self, eps: np.ndarray) -> np.ndarray:
+        """x = (1, *LINEAR_PARAMETERS) from 12 NSI couplings or up to all linear parameters (rest 0)."""
+        eps = np.asarray(eps, dtype=float).ravel()
+        if not N_NSI <= eps.size <= N_LINEAR:
+            raise ValueError(f"couplings need {N_NSI} to {N_LINEAR} entries, got {eps.size}")
+        return np.concatenate([[1.0], eps, np.zeros(N_LINEAR - eps.size)])
 
     def _scale(self, isotope: Isotope, component: SourceComponent) -> float:
         """exposure (kg s) * nuclei per kg * flux (cm^-2 s^-1)."""
@@ -198,20 +301,39 @@ class Experiment:
 
     # -- kernels ---------------------------------------------------------------
     def kernels(self) -> ResponseKernels:
-        """Compute the response kernels once (the only place that integrates)."""
+        """Compute the response kernels once (the only place that integrates).
+
+        H_jc = sum_i sum_{pairs of charge pieces} K_pair[j, c, i] G_pair,i[a(c)] + K_EM e_mu e_mu^T,
+        K_pair the rate per unit charge product integrated with the pieces' weights (module docstring).
+        """
         comps = self.source.components
         isotopes = self.detector.target.isotopes
         n_bins = self.detector.n_bins
+        size = 1 + N_LINEAR
         kernel = np.zeros((n_bins, len(comps), len(isotopes)))
-        for ci, comp in enumerate(comps):
-            for ii, iso in enumerate(isotopes):
+        quad = np.zeros((n_bins, len(comps), size, size))
+        for ii, iso in enumerate(isotopes):
+            pieces = self._charge_pieces(iso)
+            for ci, comp in enumerate(comps):
                 t_nodes, t_weights, bins = self._recoil_quadrature(iso, comp)
-                integrand = self._integrand(iso, comp, t_nodes) * self.detector.efficiency(t_nodes)
-                kernel[:, ci, ii] = self._scale(iso, comp) * np.bincount(bins, t_weights * integrand, minlength=n_bins)
-        grams = np.stack([linear_charge_gram_matrices(i.z, i.n, self.physics.sin2_theta_w) for i in isotopes])
-        flavor_idx = np.array([c.flavor.index for c in comps])
-        # H_jc = sum_i K[j,c,i] G_i[a(c)]
-        quad = np.einsum("jci,cipq->jcpq", kernel, grams[:, flavor_idx].transpose(1, 0, 2, 3))
+                base = self._integrand(iso, comp, t_nodes) * self.detector.efficiency(t_nodes) * t_weights
+                weights = self._form_factors(iso, t_nodes)
+                scale = self._scale(iso, comp)
+                a = comp.flavor.index
+                for p, (coeff_p, names_p) in enumerate(pieces):
+                    w_p = np.prod([weights[n] for n in names_p], axis=0)
+                    for q in range(p, len(pieces)):
+                        coeff_q, names_q = pieces[q]
+                        w_q = np.prod([weights[n] for n in names_q], axis=0)
+                        k = scale * np.bincount(bins, base * w_p * w_q, minlength=n_bins)
+                        gram = coeff_p[a].T @ coeff_q[a]  # sum_b C_p,ab C_q,ab^T
+                        if q != p:
+                            gram = gram + gram.T
+                        elif p == 0:
+                            kernel[:, ci, ii] = k
+                        quad[:, ci] += k[:, None, None] * gram
+                em = self._magnetic_integrand(iso, comp, t_nodes) * self.detector.efficiency(t_nodes) * t_weights
+                quad[:, ci, _MU, _MU] += scale * np.bincount(bins, em, minlength=n_bins)
         widths = np.diff(self.detector.bin_edges_keV)
         background = self.detector.background_per_kg_day_keV * self.exposure_kg_day * widths
         return ResponseKernels(
@@ -220,26 +342,31 @@ class Experiment:
         )
 
     def direct_signal(self, eps: np.ndarray) -> np.ndarray:
-        """Expected signal (n_bins, n_components) for one 12-vector of couplings, integrating
-        the full cross section with the NSI charge (no kernels). Same quadrature as :meth:`kernels`."""
+        """Expected signal (n_bins, n_components) for one vector of couplings (12 NSI, or more of
+        :data:`LINEAR_PARAMETERS`), integrating the cross section with the charge evaluated at every
+        recoil node (no kernels). Same quadrature as :meth:`kernels`: an independent check."""
+        x = self._full_vector(eps)
         comps = self.source.components
         n_bins = self.detector.n_bins
         signal = np.zeros((n_bins, len(comps)))
         for ci, comp in enumerate(comps):
             for iso in self.detector.target.isotopes:
                 t_nodes, t_weights, bins = self._recoil_quadrature(iso, comp)
-                rate = self._integrand(iso, comp, t_nodes, self._charge_squared(iso, comp, eps)) * self.detector.efficiency(t_nodes)
+                rate = self._integrand(iso, comp, t_nodes, self._charge_squared_at(iso, comp, x, t_nodes))
+                rate = rate + x[_MU] ** 2 * self._magnetic_integrand(iso, comp, t_nodes)
+                rate = rate * self.detector.efficiency(t_nodes)
                 signal[:, ci] += self._scale(iso, comp) * np.bincount(bins, t_weights * rate, minlength=n_bins)
         return signal
 
     def recoil_spectrum(self, t_keV: np.ndarray, eps: np.ndarray | None = None) -> np.ndarray:
         """Differential rate dN/dT (counts per keV over the exposure) per component at recoil energies
         ``t_keV`` (array), efficiency included. Shape (len(t_keV), n_components)."""
-        eps_vec = np.zeros(N_NSI) if eps is None else np.asarray(eps, dtype=float)
+        x = self._full_vector(np.zeros(N_NSI) if eps is None else eps)
         t_nodes = np.asarray(t_keV, dtype=float) * units.keV
         out = np.zeros((t_nodes.size, len(self.source.components)))
         for ci, comp in enumerate(self.source.components):
             for iso in self.detector.target.isotopes:
-                per_MeV = self._scale(iso, comp) * self._integrand(iso, comp, t_nodes, self._charge_squared(iso, comp, eps_vec))
-                out[:, ci] += per_MeV * units.keV * self.detector.efficiency(t_nodes)
+                rate = self._integrand(iso, comp, t_nodes, self._charge_squared_at(iso, comp, x, t_nodes))
+                rate = rate + x[_MU] ** 2 * self._magnetic_integrand(iso, comp, t_nodes)
+                out[:, ci] += self._scale(iso, comp) * rate * units.keV * self.detector.efficiency(t_nodes)
         return out

@@ -296,10 +296,13 @@ def _plot_marginal(ax: Any, density: Any, levels: tuple[float, ...], color: str,
     x, p = density.x, density.density
     scale = p.max() if normalize == "max" and p.size and p.max() > 0 else 1.0
     line = ax.plot(x, p / scale, color=color, lw=1.2, label=label)
-    if filled:
+    if filled:  # the HPD sets themselves (after gap merging), widest first; the stacked shades
+        # (alpha 0.2 .. 0.45) stay readable under the curve and the red SM line
         for level, alpha in zip(sorted(levels, reverse=True), np.linspace(0.2, 0.45, len(levels)), strict=True):
-            t = density.threshold(level)
-            ax.fill_between(x, 0, p / scale, where=p >= t, color=color, alpha=alpha, lw=0, interpolate=True)
+            for lo, hi in density.hpd(level):
+                inside = (x >= lo) & (x <= hi)
+                xs = np.concatenate([[lo], x[inside], [hi]])
+                ax.fill_between(xs, 0, np.interp(xs, x, p) / scale, color=color, alpha=alpha, lw=0)
     ax.set_ylim(bottom=0)
     return line
 

@@ -118,7 +118,8 @@ class Scenario:
     @property
     def physics(self) -> PhysicsOptions:
         p = self.config.physics
-        return PhysicsOptions(p.sin2_theta_w, p.kinematics, p.form_factor)
+        return PhysicsOptions(p.sin2_theta_w, p.kinematics, p.form_factor, p.couplings, p.neutron_radius_fm,
+                              p.log10_mediator_mass_MeV)
 
     def source(self, name: str) -> Source:
         if name not in self._sources:

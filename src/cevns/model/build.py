@@ -189,7 +189,8 @@ def build_model_from_channels(channels: Sequence[Channel], free: Mapping[str, tu
     registry = _Registry()
     for pname, (lo, hi) in free.items():
         if pname in grid_points:
-            init = float(np.clip(getattr(physics, PHYSICS_PARAMETERS[pname]), lo, hi))
+            current = getattr(physics, PHYSICS_PARAMETERS[pname])
+            init = float(np.clip(current, lo, hi)) if current is not None else 0.5 * (lo + hi)
             registry.add(Parameter(pname, "physics", (lo, hi), init))
         else:
             init = physics.sin2_theta_w if pname == "sin2_theta_w" else 0.0
