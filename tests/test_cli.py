@@ -109,3 +109,35 @@ def test_bad_input_one_line_exit_2(capsys, tmp_path, argv_or_body, expected):
     assert len(lines) == 1 and lines[0].startswith("cevns: error:"), err
     assert expected in lines[0]
     assert "Traceback" not in err
+
+
+def test_scenarios_name_prints_the_resolved_scenario(capsys):
+    code, out, _ = run(capsys, "scenarios", "coherent-2017-2p")
+    assert code == 0
+    import tomllib
+
+    resolved = tomllib.loads(out)
+    assert resolved["name"] == "coherent-2017-2p"
+    assert resolved["experiments"][0]["exposure_kg_day"] == 4466.0  # from its base, coherent-2017
+    assert set(resolved["fit"]["free"]) == {"eps_u_ee", "eps_u_mumu"}
+
+
+def test_show_and_plot_a_fit_folder(tmp_path, capsys):
+    out = tmp_path / "fit"
+    assert main(["fit", "coherent-2017-2p", "--fast", "--out", str(out), "--quiet", "--seed", "2"]) == 0
+    capsys.readouterr()
+    code, text, _ = run(capsys, "show", str(out))
+    assert code == 0
+    lines = text.splitlines()
+    assert lines[0].startswith("coherent-2017-2p: nautilus") and "log Z" in lines[1]
+    assert [line.split()[0] for line in lines[3:]] == ["eps_u_ee", "eps_u_mumu", "eff_eps_ee", "eff_eps_mumu"]
+    code, text, _ = run(capsys, "show", str(out), "--json")
+    assert code == 0 and json.loads(text)["schema_version"] == 2
+    figure = tmp_path / "overlay.png"
+    code, text, err = run(capsys, "plot", str(out), str(out), "--params", "eps_u_ee,eps_u_mumu", "--labels", "a,b",
+                          "--out", str(figure))
+    assert code == 0 and figure.stat().st_size > 0, err
+    code, _, err = run(capsys, "plot", str(out), "--params", "eps_q_ee", "--out", str(figure))
+    assert code == 2 and "has no column eps_q_ee" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "show", str(tmp_path))
+    assert code == 2 and "no finished fit" in err

@@ -72,15 +72,35 @@ def seed_value(text: str) -> int:
     return value
 
 
-def _check_plot_path(path: str | None) -> None:
-    if path is not None and Path(path).suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise ConfigError(f"--plot {path!r}: use a .png, .pdf or .svg file name")
+def _check_plot_path(path: str | None, flag: str = "--plot") -> None:
+    if path is None:
+        return
+    if Path(path).suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise ConfigError(f"{flag} {path!r}: use a .png, .pdf or .svg file name")
+    if Path(path).is_dir():
+        raise ConfigError(f"{flag} {path!r} is a folder; give a file name inside it")
+
+
+def _save_figure(figure: Any, path: str, flag: str) -> None:
+    from .io import atomic_savefig
+
+    try:
+        atomic_savefig(figure, path, dpi=130)
+    except OSError as err:
+        raise ConfigError(f"{flag} {path!r} cannot be written ({err.strerror or err}); choose another path") from None
 
 
 # --- commands -------------------------------------------------------------------
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    from .config import builtin_scenarios
+    from .config import builtin_scenarios, config_to_toml, load_config
 
+    if args.name is not None:  # one scenario, fully resolved (its base chain merged)
+        config = load_config(args.name)
+        if args.json:
+            _print_json(config.model_dump(mode="json", exclude_none=True))
+        else:
+            print(config_to_toml(config), end="")
+        return 0
     scenarios = builtin_scenarios()
     if args.json:
         _print_json({"scenarios": [{"name": k, "description": v} for k, v in scenarios.items()]})
@@ -102,10 +122,9 @@ def cmd_rates(args: argparse.Namespace) -> int:
     eps = nsi_vector(nsi)
     table = rates_table(scenario, eps)
     if args.plot:
-        from .io import atomic_savefig
         from .plotting import rates_figure
 
-        atomic_savefig(rates_figure(scenario, eps), args.plot, dpi=120)
+        _save_figure(rates_figure(scenario, eps), args.plot, "--plot")
     if args.json:
         _print_json(table)
     else:
@@ -154,6 +173,63 @@ def cmd_fit(args: argparse.Namespace) -> int:
             sets = " U ".join(f"[{lo:+.4g}, {hi:+.4g}]" for lo, hi in entry["hpd"]["0.95"])
             print(f"  {name:<14} median {entry['median']:+.4g}   95% HPD {sets}")
         print(f"outputs in {args.out}/")
+    return 0
+
+
+def _load_fits(folders: Sequence[str]) -> list:
+    from .inference.fitting import load_fit
+
+    return [load_fit(folder) for folder in folders]
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    (result,) = _load_fits([args.folder])
+    summary = result.summary()
+    if args.json:
+        _print_json(summary)
+        return 0
+    s = summary
+    print(f"{s['scenario']}: {s['sampler']}, {s['nlive']} live points, seed {s['seed']}, nuisances {s['nuisances']}, "
+          f"cevns {s['version']}")
+    print(f"log Z = {s['log_evidence']:.3f} +- {s['log_evidence_err']:.3f}; {s['n_likelihood_calls']} likelihood calls, "
+          f"{s['wall_seconds']:.1f} s")
+    names = result.poi_names + [n for n in s["parameters"] if n.startswith("eff_")]
+    if args.all:  # then the nuisances, in the model's order
+        names += [n for n in result.parameters if n not in names]
+    width = max(len(n) for n in names)
+    print(f"{'parameter':<{width}}  {'median':>10}  {'68% HPD':<32}  95% HPD")
+    for name in names:
+        entry = s["parameters"][name]
+        sets = {lv: " U ".join(f"[{lo:+.4g}, {hi:+.4g}]" for lo, hi in entry["hpd"][lv]) for lv in ("0.68", "0.95")}
+        print(f"{name:<{width}}  {entry['median']:>+10.4g}  {sets['0.68']:<32}  {sets['0.95']}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from .plotting import overlay_figure
+
+    params = [p.strip() for p in args.params.split(",") if p.strip()]
+    if not params:
+        raise ConfigError("--params: give one or more column names, e.g. --params eps_u_ee,eps_d_ee")
+    try:
+        levels = tuple(float(v) for v in args.levels.split(","))
+    except ValueError:
+        raise ConfigError(f"--levels {args.levels!r}: give numbers in (0, 1), e.g. 0.68,0.95") from None
+    if not levels or not all(0 < lv < 1 for lv in levels):
+        raise ConfigError(f"--levels {args.levels!r}: every level must be in (0, 1)")
+    _check_plot_path(args.out, "--out")
+    labels = [x.strip() for x in args.labels.split(",")] if args.labels else [Path(f).name for f in args.folders]
+    if len(labels) != len(args.folders):
+        raise ConfigError(f"--labels: {len(labels)} labels for {len(args.folders)} folders")
+    fits = []
+    for folder, result in zip(args.folders, _load_fits(args.folders), strict=True):
+        columns = result.columns
+        missing = [p for p in params if p not in columns]
+        if missing:
+            raise ConfigError(f"--params: {folder} has no column {', '.join(missing)}; it has {', '.join(columns)}")
+        fits.append({"samples": columns, "weights": result.weights, "bounds": result.bounds})
+    _save_figure(overlay_figure(fits, params, levels, labels), args.out, "--out")
+    print(f"wrote {args.out}")
     return 0
 
 
@@ -255,7 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cevns {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("scenarios", help="list the built-in scenarios", description="List the built-in scenarios with a one-line description each.")
+    p = sub.add_parser("scenarios", help="list the built-in scenarios, or print one resolved",
+                       description="List the built-in scenarios with a one-line description each; with a NAME (or a TOML "
+                       "path), print that scenario fully resolved (its base chain merged) as TOML.")
+    p.add_argument("name", nargs="?", metavar="NAME_OR_FILE", help="print this scenario, resolved")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_scenarios)
 
@@ -290,6 +369,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite a previous run in --out")
     _add_run_options(p, "print summary.json to stdout")
     p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("show", help="the summary table of a finished fit folder",
+                       description="Print a finished fit's settings, evidence and, per parameter, the median and the 68% "
+                       "and 95% highest-posterior-density sets (unions where disjoint).")
+    p.add_argument("folder", metavar="FOLDER", help="a fit folder (cevns fit --out, or results/fits/<scenario>)")
+    p.add_argument("--all", action="store_true", help="every column, nuisances included")
+    p.add_argument("--json", action="store_true", help="print summary.json")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("plot", help="overlay the posteriors of one or more fit folders",
+                       description="Overlay 1-D marginals and 2-D credible regions of several fits (e.g. 1 bin vs 10 bins) "
+                       "for the chosen parameters, into one figure.")
+    p.add_argument("folders", nargs="+", metavar="FOLDER", help="fit folders")
+    p.add_argument("--params", required=True, metavar="A,B", help="columns to plot, e.g. eps_u_ee,eps_d_ee")
+    p.add_argument("--levels", default="0.68,0.95", metavar="L1,L2", help="credible levels (default 0.68,0.95)")
+    p.add_argument("--labels", metavar="L1,L2", help="legend labels, one per folder (default: folder names)")
+    p.add_argument("--out", required=True, metavar="FILE", help="figure file (.png, .pdf or .svg)")
+    p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser(
         "reproduce",

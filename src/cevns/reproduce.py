@@ -1,4 +1,4 @@
-"""``cevns reproduce``: every figure and table of the paper (SPEC S7) into one folder.
+"""``cevns reproduce``: every figure and table of the paper (Dent et al., arXiv:1711.03521) into one folder.
 
 Each item names the fits it needs (built-in scenarios) and draws its outputs
 from their samples. Fits go to ``OUT/fits/<scenario>`` (``fits-fast`` with
@@ -30,16 +30,16 @@ from .errors import ConfigError, RunFolderError
 from .runs import FitSettings, run_fit
 from .inference.fitting import FitResult
 from .inference.results import EARTH_NEUTRON_ELECTRON_RATIO
-from .labels import latex_label
+from .labels import html_label, latex_label
 from .io import atomic_savefig, atomic_write_json, atomic_write_text
 from .parallel import world
 from .scenario import Scenario
 
 DEFAULT_OUT = "results"
-#: Table 3's parameters: the four flavor-diagonal couplings (SPEC S7).
+#: Table 3's parameters, in the paper's row order: the four flavor-diagonal couplings.
 TABLE3_PARAMETERS = ("eps_u_ee", "eps_d_ee", "eps_u_mumu", "eps_d_mumu")
 TABLE3_LEVEL = "0.95"
-#: Fig. 4 overlays the 90% regions of the 1-bin and 10-bin projections (SPEC S7).
+#: Fig. 4 overlays the 90% regions of the 1-bin and 10-bin projections (the paper's Fig. 4).
 FIG4_LEVEL = 0.90
 
 
@@ -49,6 +49,7 @@ class Item:
     title: str
     fits: tuple[str, ...]
     make: Callable[[Reproduction], list[str]]
+    explanation: str = ""  # what it shows and what to look for (HTML, for report.html)
 
 
 @dataclass
@@ -174,24 +175,13 @@ def make_fig4(rep: Reproduction) -> list[str]:
     return _save(rep, fig, "fig4", "90% regions, future-combined-1bin vs future-combined (10 bins)")
 
 
-def _zoom(values: np.ndarray, weights: np.ndarray, bounds: tuple[float, float]) -> tuple[float, float]:
-    """Axis range around the posterior (99.9% of the mass, padded by 30%), inside the prior-implied range."""
-    order = np.argsort(values)
-    cdf = np.cumsum(weights[order])
-    lo, hi = np.interp([0.0005, 0.9995], cdf, values[order])
-    pad = 0.3 * (hi - lo) + 1e-3
-    return max(bounds[0], lo - pad), min(bounds[1], hi + pad)
-
-
 def make_fig5(rep: Reproduction) -> list[str]:
     from .plotting import posterior_panel
 
     fit = rep.fit("future-combined")
-    bounds = dict(fit.bounds)
-    for key in ("eff_eps_ee", "eff_eps_mumu"):  # a precise projection: zoom on the posterior (documented)
-        bounds[key] = _zoom(fit.columns[key], fit.weights, fit.bounds[key])
     fig, ax = _plt().subplots(figsize=(5.2, 4.6))
-    posterior_panel(ax, fit.columns, fit.weights, "eff_eps_ee", "eff_eps_mumu", bounds)
+    # the axes follow the posterior's support (posterior_panel zooms), not the prior-implied range (+-9)
+    posterior_panel(ax, fit.columns, fit.weights, "eff_eps_ee", "eff_eps_mumu", fit.bounds)
     ax.set_title("future reactor + SNS, 4 couplings: 68%, 95%")
     fig.tight_layout()
     return _save(rep, fig, "fig5", "effective NSI, future-combined")
@@ -255,19 +245,49 @@ def make_table3(rep: Reproduction) -> list[str]:
     return ["table3.md", "table3.csv", "table3.tex", "table3.json"]
 
 
+_EPS = {name: html_label(name) for name in ("eps_u_ee", "eps_d_ee", "eps_u_mumu", "eps_d_mumu", "eff_eps_ee", "eff_eps_mumu")}
+
 ITEMS: dict[str, Item] = {
     item.id: item
     for item in (
-        Item("fig1", "Degeneracy lines and rings for Si and Ge", (), make_fig1),
-        Item("fig2", "COHERENT 2017, 2 free couplings: (eps^u_ee, eps^u_mumu)", ("coherent-2017-2p",), make_fig2),
-        Item("fig3", "COHERENT 2017, 4 couplings: effective (eps_ee, eps_mumu), priors [-1.5,1.5] and [-2.5,2.5]",
-             ("coherent-2017-4p", "coherent-2017-4p-wide"), make_fig3),
-        Item("fig4", "Future projection: 1 bin versus 10 bins, 90% regions", ("future-combined-1bin", "future-combined"), make_fig4),
-        Item("fig5", "Future reactor + accelerator: effective (eps_ee, eps_mumu)", ("future-combined",), make_fig5),
-        Item("fig6", "Future reactor + accelerator: triangle plot of the 4 couplings", ("future-combined",), make_fig6),
-        Item("fig7", "As fig6 with no background in the accelerator detectors", ("future-combined-nobkg",), make_fig7),
-        Item("fig8", "COHERENT 2017: triangle plot, prior [-3, 3]", ("coherent-2017-4p-3",), make_fig8),
-        Item("table3", "Marginal 95% credible sets of the 4 couplings, future reactor + accelerator", ("future-combined",), make_table3),
+        Item("fig1", "Degeneracy lines and rings for Si and Ge", (), make_fig1,
+             f"Where NSI leave the CEvNS rate at its Standard Model value. (a) One flavor: for each target the rate is "
+             f"unchanged on a line through the SM point (solid) and on a parallel mirror line (dashed); two targets with "
+             f"different Z/N cross at the SM point and at one mirror point (dots), which is why a reactor with two targets "
+             f"leaves only two solutions. (b) Two flavors seen separately (reactor: only &nu;&#772;<sub>e</sub>) give a grid "
+             f"of points; the flavor-summed stopped-pion rate (dotted) leaves a whole ellipse. (c) A flavor-changing coupling "
+             f"{html_label('eps_u_emu')} with {_EPS['eps_u_ee']}: the SM rate lies on a ring through the origin."),
+        Item("fig2", "COHERENT 2017, 2 free couplings", ("coherent-2017-2p",), make_fig2,
+             f"Posterior of ({_EPS['eps_u_ee']}, {_EPS['eps_u_mumu']}) from the 134 &plusmn; 22 events of COHERENT 2017, "
+             "68% and 95% regions, SM point as a red cross. One counting measurement constrains a single combination of the "
+             "charges, so the allowed region is a ring (a band around an ellipse) that passes through the SM point."),
+        Item("fig3", "COHERENT 2017, 4 couplings: effective NSI for two prior ranges",
+             ("coherent-2017-4p", "coherent-2017-4p-wide"), make_fig3,
+             f"The four couplings mapped to the effective matter NSI {_EPS['eff_eps_ee']}, {_EPS['eff_eps_mumu']} of "
+             "oscillation experiments (Earth, Y<sub>n</sub> = 1.05), for flat priors on [&minus;1.5, 1.5] and [&minus;2.5, 2.5]. "
+             "Look for how much of the shape follows the prior: with one data point the posterior is prior-dominated."),
+        Item("fig4", "Future projection: 1 bin versus 10 bins, 90% regions", ("future-combined-1bin", "future-combined"),
+             make_fig4,
+             "90% regions of the reactor + accelerator projection with one energy bin per detector and with ten. "
+             "The spectral shape removes part of the mirror solutions: compare the size of the islands away from the SM point."),
+        Item("fig5", "Future reactor + accelerator: effective NSI", ("future-combined",), make_fig5,
+             f"Effective NSI {_EPS['eff_eps_ee']}, {_EPS['eff_eps_mumu']} from the projection: a few per cent around the SM "
+             "and a second island from the mirror solutions; thin islands are drawn as the thin needles they are."),
+        Item("fig6", "Future reactor + accelerator: triangle plot of the 4 couplings", ("future-combined",), make_fig6,
+             "All four couplings with fluxes and backgrounds marginalized: the reactor pins the electron-flavor couplings "
+             "to two points (the SM and the Si/Ge mirror crossing); the accelerator then constrains the muon flavor. "
+             "Insets magnify needle-thin modes."),
+        Item("fig7", "As fig6 with no background in the accelerator detectors", ("future-combined-nobkg",), make_fig7,
+             "The same projection with zero background in the NaI and Ar detectors: how much of the muon-flavor "
+             "uncertainty is due to the background."),
+        Item("fig8", "COHERENT 2017: triangle plot, prior [-3, 3]", ("coherent-2017-4p-3",), make_fig8,
+             "The four couplings from COHERENT 2017 alone with a wide prior: bands along the degeneracy directions, "
+             "bounded only by the prior."),
+        Item("table3", "Marginal 95% credible sets of the 4 couplings, future reactor + accelerator", ("future-combined",),
+             make_table3,
+             "Highest-posterior-density sets (unions of intervals where the posterior has several modes), computed at the "
+             "resolution of each mode: the SM mode and the mirror mode of the electron-flavor couplings are each a few "
+             "hundredths wide."),
     )
 }
 
@@ -356,7 +376,8 @@ def write_report(out: Path, provenance: dict) -> Path:
         "<!doctype html><html><head><meta charset='utf-8'><title>cevns reproduction of arXiv:1711.03521</title>",
         "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}img{max-width:100%}"
         "pre{background:#f5f5f5;padding:.6em;overflow-x:auto;font-size:85%}table{border-collapse:collapse}"
-        "td,th{border:1px solid #bbb;padding:.3em .7em}section{border-top:1px solid #ddd;margin-top:2em}</style></head><body>",
+        "td,th{border:1px solid #bbb;padding:.3em .7em}section{border-top:1px solid #ddd;margin-top:2em}"
+        "#fig1 img{width:100%}</style></head><body>",
         "<h1>Accelerator and reactor complementarity in coherent neutrino scattering</h1>",
         f"<p>Reproduced with cevns {html.escape(str(provenance.get('version')))} (Dent et al., Phys. Rev. D 97 (2018) 035009, "
         f"arXiv:1711.03521). Seed {seed}, {preset} preset. Redo everything: <code>cevns reproduce --seed {seed}"
@@ -366,7 +387,8 @@ def write_report(out: Path, provenance: dict) -> Path:
         entry = provenance.get("items", {}).get(item_id)
         if entry is None:
             continue
-        parts.append(f"<section id='{item_id}'><h2>{item_id}: {html.escape(entry['title'])}</h2>")
+        parts.append(f"<section id='{item_id}'><h2>{item_id}: {html.escape(ITEMS[item_id].title)}</h2>")
+        parts.append(f"<p>{ITEMS[item_id].explanation}</p>")
         for name in entry["files"]:
             path = out / name
             if name.endswith(".png") and path.exists():
@@ -374,7 +396,8 @@ def write_report(out: Path, provenance: dict) -> Path:
                 parts.append(f"<img alt='{item_id}' src='data:image/png;base64,{data}'>")
             if name == "table3.json" and path.exists():
                 table = json.loads(path.read_text())
-                rows = "".join(f"<tr><td>{html.escape(p)}</td><td>{html.escape(_union(v))}</td></tr>" for p, v in table.items())
+                rows = "".join(f"<tr><td>{html_label(p)}</td><td>{html.escape(_union(table[p], joiner=' ∪ '))}</td></tr>"
+                               for p in TABLE3_PARAMETERS if p in table)  # the paper's row order
                 parts.append(f"<table><tr><th>parameter</th><th>95% credible set</th></tr>{rows}</table>")
         parts.append(f"<p>Files: {', '.join(html.escape(f) for f in entry['files'])}; {entry['seconds']} s. "
                      f"Redo: <code>cevns reproduce --only {item_id} --seed {entry['seed']}{' --fast' if entry['preset'] == 'fast' else ''}</code></p>")
