@@ -132,3 +132,27 @@ def test_grid_only_parameters_need_grid_points():
 
     with pytest.raises(ConfigError, match="grid_points"):
         _scenario("coherent-2017", edit)
+
+
+def test_mediator_limits_heavy_limit_and_mass_scaling():
+    """Heavy mediator: the allowed eps(0) is the contact fit's (P -> 1), so g_max grows as m (g^2 = sqrt2 G_F m^2 eps);
+    light mediator (m^2 << 2 m_N T): the rate depends on g^2/(2 m_N T) only, so g_max stops depending on m."""
+    from cevns.inference.results import hpd_intervals
+    from cevns.limits import EFFECTIVE_COUPLING_RANGE, GRID_POINTS, _smallest_q2_MeV2, mediator_allowed_regions
+
+    result = mediator_allowed_regions("coherent-2017", [-1.0, -0.5, 4.0, 4.5])
+    (light_a, light_b, heavy_a, heavy_b) = (bands[0][1] for bands in result["allowed_g"])
+    assert heavy_b / heavy_a == pytest.approx(10**0.5, rel=1e-2)
+    assert light_b / light_a == pytest.approx(1.0, rel=1e-2)
+    # contact model (no mass): the same HPD edge of eps_zprime on the same grid (the same range, so that the
+    # second band's mass is counted alike)
+    raw = resolve_raw("coherent-2017")
+    raw["fit"] = {**raw["fit"], "free": {"eps_zprime": [0.0, 1.0]}}
+    scenario = Scenario(validate_config(raw), "contact")
+    model = Model.from_scenario(scenario)
+    mass = 10**4.5
+    eps_max = EFFECTIVE_COUPLING_RANGE * (mass**2 + _smallest_q2_MeV2(scenario)) / mass**2
+    grid = np.linspace(0.0, eps_max, GRID_POINTS)
+    log_post = model.log_marginal_likelihood(grid[:, None], model.observed())
+    contact = hpd_intervals(grid, np.exp(log_post - log_post.max()), 0.95, (0.0, eps_max))
+    assert contact[0][1] == pytest.approx(result["allowed_eps0"][3][0][1], rel=2e-3)

@@ -168,7 +168,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     else:
         print(f"{summary['scenario']}: log Z = {summary['log_evidence']:.3f} +- {summary['log_evidence_err']:.3f} "
               f"({summary['n_likelihood_calls']} likelihood calls, {summary['wall_seconds']:.1f} s)")
-        for name in summary["free_parameters"] + ["eff_eps_ee", "eff_eps_mumu"]:
+        for name in summary["free_parameters"] + [n for n in ("eff_eps_ee", "eff_eps_mumu") if n in summary["parameters"]]:
             entry = summary["parameters"][name]
             sets = " U ".join(f"[{lo:+.4g}, {hi:+.4g}]" for lo, hi in entry["hpd"]["0.95"])
             print(f"  {name:<14} median {entry['median']:+.4g}   95% HPD {sets}")
@@ -233,6 +233,40 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mediator_limits(args: argparse.Namespace) -> int:
+    from .io import atomic_write_json
+    from .limits import mediator_allowed_regions, mediator_figure
+
+    try:
+        lo, hi, n = (float(v) for v in args.masses.split(","))
+    except ValueError:
+        raise ConfigError(f"--masses {args.masses!r}: give LOG10_MIN,LOG10_MAX,N, e.g. -1,4,26") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and -3 <= lo < hi <= 6 and 2 <= n <= 1000 and n == int(n)):
+        raise ConfigError(f"--masses {args.masses!r}: need -3 <= LOG10_MIN < LOG10_MAX <= 6 (MeV) and 2 <= N <= 1000")
+    if not 0 < args.level < 1:
+        raise ConfigError(f"--level must be in (0, 1), got {args.level}")
+    _check_plot_path(args.out, "--out")
+    grid = np.linspace(lo, hi, int(n))
+    results = []
+    for name in args.scenarios:
+        if not args.quiet:
+            print(f"[{name}] {int(n)} masses from 10^{lo:g} to 10^{hi:g} MeV", file=sys.stderr, flush=True)
+        results.append(mediator_allowed_regions(name, grid, args.level))
+    _save_figure(mediator_figure(results, args.scenarios), args.out, "--out")
+    record = {"version": __version__, "results": results}
+    json_path = Path(args.out).with_suffix(".json")
+    atomic_write_json(json_path, record)
+    if args.json:
+        _print_json(record)
+    else:
+        for result in results:
+            heaviest, lightest = result["allowed_g"][-1], result["allowed_g"][0]
+            print(f"{result['scenario']}: g < {lightest[0][1]:.3g} at m = {result['masses_MeV'][0]:.3g} MeV, "
+                  f"g < {heaviest[0][1]:.3g} at m = {result['masses_MeV'][-1]:.3g} MeV ({result['level']:.0%}, lower band)")
+        print(f"wrote {args.out} and {json_path}")
+    return 0
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .parallel import world
     from .reproduce import reproduce
@@ -282,9 +316,9 @@ def cmd_degeneracy(args: argparse.Namespace) -> int:
 
     from . import units
 
-    if args.sin2_theta_w is None:
-        args.sin2_theta_w = units.SIN2_THETA_W_LOW_ENERGY
-    if not 0 < args.sin2_theta_w < 1:
+    if args.sin2_theta_w is None:  # each convention with its own low-energy value (docs/physics.md)
+        args.sin2_theta_w = units.SIN2_THETA_W_LOW_ENERGY if args.couplings == "tree" else units.SIN2_THETA_W_MSBAR_MZ_BMR2005
+    if not (np.isfinite(args.sin2_theta_w) and 0 < args.sin2_theta_w < 1):
         raise ConfigError(f"--sin2-theta-w must be in (0, 1), got {args.sin2_theta_w}")
     targets = []
     for formula in args.targets:
@@ -295,11 +329,11 @@ def cmd_degeneracy(args: argparse.Namespace) -> int:
             targets.append((formula, target.beta))
         except TargetError as err:
             raise ConfigError(f"target {formula!r}: {err}; use a chemical formula such as Ge, Si, CsI or an isotope such as Ge[76]") from None
-    report = degeneracy_report(targets, args.sin2_theta_w)
+    report = degeneracy_report(targets, args.sin2_theta_w, args.couplings)
     if args.json:
         _print_json(report)
         return 0
-    print(f"SM-equivalent lines in (eps^u, eps^d) for one flavor, sin^2(theta_W) = {args.sin2_theta_w}")
+    print(f"SM-equivalent lines in (eps^u, eps^d) for one flavor, {args.couplings} couplings, sin^2(theta_W) = {args.sin2_theta_w}")
     print(f"{'target':<10} {'beta=Z/N':>9} {'slope':>9} {'mirror eps^u':>13} {'mirror eps^d':>13} {'ring centre':>12} {'radius':>8}")
     for t in report["targets"]:
         print(f"{t['name']:<10} {t['beta']:9.4f} {t['slope']:9.4f} {t['intercept_mirror']:13.4f} "
@@ -322,6 +356,7 @@ def _add_run_options(p: argparse.ArgumentParser, json_help: str) -> None:
 # --- parser -----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     from .inference.samplers import SAMPLERS
+    from .physics.couplings import COUPLING_CONVENTIONS
 
     parser = _Parser(
         prog="cevns",
@@ -388,6 +423,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="figure file (.png, .pdf or .svg)")
     p.set_defaults(func=cmd_plot)
 
+    p = sub.add_parser("mediator-limits", help="light vector mediator: allowed (mass, coupling) bands",
+                       description="For a flavor-universal vector mediator of mass m (coupling g to neutrinos, u and d "
+                       "quarks), the allowed couplings per mass (Bayesian HPD sets of eps(0) = g^2/(sqrt2 G_F m^2) with "
+                       "nuisances marginalized), drawn in the (m, g) plane; writes the figure and a JSON file beside it.")
+    p.add_argument("scenarios", nargs="*", default=["coherent-2017", "future-combined"], metavar="SCENARIO",
+                   help="scenarios (default: coherent-2017 future-combined)")
+    p.add_argument("--masses", default="-1,4,26", metavar="LO,HI,N", help="log10 of the mass in MeV: from, to, points (default -1,4,26)")
+    p.add_argument("--level", type=float, default=0.95, help="credible level (default 0.95)")
+    p.add_argument("--out", default="mediator-limits.png", metavar="FILE", help="figure (default mediator-limits.png)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--json", action="store_true", help="print the JSON record")
+    p.set_defaults(func=cmd_mediator_limits)
+
     p = sub.add_parser(
         "reproduce",
         help="every figure and table of Dent et al. 2017 (fig1..fig8, table3) and an HTML report",
@@ -407,7 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
         "for each pair of targets: the angle between their lines and the crossings (Dent et al., arXiv:1711.03521, sec. II.3).",
     )
     p.add_argument("targets", nargs="+", metavar="TARGET", help="chemical formula (Ge, Si, CsI, NaI, Ar) or isotope (Ge[76])")
-    p.add_argument("--sin2-theta-w", type=float, default=None, help="weak mixing angle (default 0.2387, PDG low-energy MS-bar)")
+    p.add_argument("--couplings", choices=COUPLING_CONVENTIONS, default="tree",
+                   help="nucleon vector couplings: tree level (default) or radiatively corrected (Barranco et al. 2005)")
+    p.add_argument("--sin2-theta-w", type=float, default=None,
+                   help="weak mixing angle (default 0.2387, PDG low-energy MS-bar, for tree; 0.2312 for radiative)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_degeneracy)
 

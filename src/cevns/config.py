@@ -6,7 +6,8 @@ wherever a scenario name is accepted, a path to a TOML file is accepted too.
 
 A file may start from other scenarios with ``base = "NAME_OR_PATH"`` (or a
 list of them, merged in order): its tables are merged key by key into the
-base, and entries of ``experiments`` are merged into the base's entries of the
+base (except ``[fit] free`` and ``grid_points``, which replace the base's whole),
+and entries of ``experiments`` are merged into the base's entries of the
 same ``name`` (new names are appended).
 
 Every model has ``extra="forbid"``; validation errors are re-raised as one
@@ -413,6 +414,11 @@ def _read_toml(name_or_path: str | Path, builtin_only: bool = False) -> tuple[di
         raise ConfigError(f"malformed TOML in {origin}: nested too deeply") from None
 
 
+#: Tables that a derived scenario replaces whole instead of merging key by key: a fit's free
+#: parameters are a set (a base's free couplings must not stay free in a sin^2 fit).
+REPLACED_TABLES = ("free", "grid_points")
+
+
 def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in update.items():
@@ -426,7 +432,7 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
                     out[key][i] = _merge(out[key][i], entry)
                 else:
                     out[key].append(copy.deepcopy(entry))
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+        elif isinstance(value, dict) and isinstance(out.get(key), dict) and key not in REPLACED_TABLES:
             out[key] = _merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)

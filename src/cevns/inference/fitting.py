@@ -40,7 +40,8 @@ FAST_NLIVE, FAST_TOLERANCE = 300, 0.5
 def default_sampler_settings(n_dim: int, nuisances_sampled: bool, fast: bool) -> dict:
     """Sampler, live points and tolerance of a fit of ``n_dim`` sampled parameters."""
     n_live, tolerance = (FAST_NLIVE, FAST_TOLERANCE) if fast else (PAPER_NLIVE, PAPER_TOLERANCE)
-    return {"sampler": DEFAULT_SAMPLER, "n_live": n_live, "tolerance": tolerance}
+    # nautilus needs at least 2 parameters ("Cannot run Nautilus with less than 2 parameters"): dynesty in 1-D
+    return {"sampler": DEFAULT_SAMPLER if n_dim >= 2 else "dynesty", "n_live": n_live, "tolerance": tolerance}
 
 
 #: Flavor pairs whose effective matter NSI (SPEC S5) are derived columns of every fit.
@@ -48,9 +49,12 @@ EFFECTIVE_NSI_FLAVORS = ("ee", "mumu")
 
 
 def add_effective_nsi(table: dict[str, np.ndarray], fixed: Mapping[str, float]) -> None:
-    """Add eff_eps_ee and eff_eps_mumu columns; couplings not in the table take their fixed value (default 0)."""
+    """Add eff_eps_ee and eff_eps_mumu columns where a coupling of that flavor is in the table; couplings
+    not in the table take their fixed value (default 0)."""
     n = len(next(iter(table.values())))
     for flavor in EFFECTIVE_NSI_FLAVORS:
+        if not any(f"eps_{q}_{flavor}" in table for q in ("u", "d")):
+            continue
         eps_u, eps_d = (table.get(f"eps_{q}_{flavor}", np.full(n, fixed.get(f"eps_{q}_{flavor}", 0.0))) for q in ("u", "d"))
         table[f"eff_eps_{flavor}"] = effective_nsi(eps_u, eps_d)
 
