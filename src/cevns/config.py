@@ -7,8 +7,8 @@ wherever a scenario name is accepted, a path to a TOML file is accepted too.
 A file may start from other scenarios with ``base = "NAME_OR_PATH"`` (or a
 list of them, merged in order): its tables are merged key by key into the
 base (except ``[fit] free`` and ``grid_points``, which replace the base's whole),
-and entries of ``experiments`` are merged into the base's entries of the
-same ``name`` (new names are appended).
+and entries of ``experiments`` and ``datasets`` are merged into the base's entries
+of the same ``name`` (new names are appended).
 
 Every model has ``extra="forbid"``; validation errors are re-raised as one
 :class:`~cevns.errors.ConfigError` naming the field (pyhf-style).
@@ -422,11 +422,11 @@ REPLACED_TABLES = ("free", "grid_points")
 def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in update.items():
-        if key == "experiments" and isinstance(value, list) and isinstance(out.get(key), list):
+        if key in ("experiments", "datasets") and isinstance(value, list) and isinstance(out.get(key), list):
             by_name = {e.get("name"): i for i, e in enumerate(out[key])}
             for entry in value:
                 if not isinstance(entry, dict):
-                    raise ConfigError(f"experiments must be a list of tables ([[experiments]]), got an entry {type(entry).__name__}")
+                    raise ConfigError(f"{key} must be a list of tables ([[{key}]]), got an entry {type(entry).__name__}")
                 if entry.get("name") in by_name:
                     i = by_name[entry["name"]]
                     out[key][i] = _merge(out[key][i], entry)

@@ -17,7 +17,8 @@ def rates_table(scenario: Scenario, eps: np.ndarray) -> dict[str, Any]:
     """
     experiments = []
     for model in scenario.experiments:
-        signal = model.kernels.signal(eps)  # (n_bins, n_components)
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are refused below, in one line
+            signal = model.kernels.signal(eps)  # (n_bins, n_components)
         by_flavor: dict[str, np.ndarray] = {}
         for ci, flavor in enumerate(model.kernels.flavors):
             by_flavor[flavor.value] = by_flavor.get(flavor.value, 0.0) + signal[:, ci]

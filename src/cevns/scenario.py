@@ -145,7 +145,8 @@ class Scenario:
                 experiment = Experiment(cfg.name, self.source(cfg.source), build_detector(cfg), cfg.exposure_kg_day, physics)
             except (ExperimentError, ValueError) as err:
                 raise ConfigError(f"experiment {cfg.name!r}: {err}") from None
-            kernels = experiment.kernels()
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, in one line
+                kernels = experiment.kernels()
             if not (np.all(np.isfinite(kernels.quadratic_forms)) and np.all(np.isfinite(kernels.background))):
                 raise ConfigError(f"experiment {cfg.name!r}: expected counts overflow (not finite); check the flux, "
                                   "exposure and background values")

@@ -40,6 +40,10 @@ from .parameters import Parameter, histosys_delta, histosys_delta_derivative, hi
 LAMBDA_FLOOR = 1e-300
 #: Newton iterations for the Laplace approximation (converged well before; tests check it).
 NEWTON_ITERATIONS = 8
+#: With shape, log-normal or products of modifiers (not concave in general): more damped Newton
+#: iterations, each with up to this many step halvings (backtracking on the objective).
+NONLINEAR_NEWTON_ITERATIONS = 30
+BACKTRACKING_HALVINGS = 12
 #: Convergence of the Newton iteration: largest step of any nuisance.
 NEWTON_TOLERANCE = 1e-10
 #: Width factor of the importance-sampling proposal around the Laplace Gaussian (any value > 0
@@ -251,8 +255,8 @@ class Model:
             return pars[:, i : i + 1]
         if modifier.kind == "lognormsys":
             return np.exp(pars[:, i : i + 1] * np.log1p(modifier.sigma))
-        if modifier.kind == "histosys":
-            return 1.0 + histosys_delta(pars[:, i : i + 1], modifier.delta_up, modifier.delta_down)
+        if modifier.kind == "histosys":  # floored at 0: the linear extrapolation beyond +-1 sigma can cross zero
+            return np.maximum(1.0 + histosys_delta(pars[:, i : i + 1], modifier.delta_up, modifier.delta_down), 0.0)
         return pars[:, i : i + n_bins]  # staterror: one gamma per bin
 
     @staticmethod
@@ -264,7 +268,9 @@ class Model:
             log_width = np.log1p(modifier.sigma)
             return log_width * np.exp(pars[:, i : i + 1] * log_width)
         if modifier.kind == "histosys":
-            return histosys_delta_derivative(pars[:, i : i + 1], modifier.delta_up, modifier.delta_down)
+            alpha = pars[:, i : i + 1]
+            positive = 1.0 + histosys_delta(alpha, modifier.delta_up, modifier.delta_down) > 0.0
+            return np.where(positive, histosys_delta_derivative(alpha, modifier.delta_up, modifier.delta_down), 0.0)
         return np.ones((pars.shape[0], n_bins))
 
     @staticmethod
@@ -275,7 +281,9 @@ class Model:
             log_width = np.log1p(modifier.sigma)
             return log_width**2 * np.exp(pars[:, i : i + 1] * log_width)
         if modifier.kind == "histosys":
-            return histosys_delta_second_derivative(pars[:, i : i + 1], modifier.delta_up, modifier.delta_down)
+            alpha = pars[:, i : i + 1]
+            positive = 1.0 + histosys_delta(alpha, modifier.delta_up, modifier.delta_down) > 0.0
+            return np.where(positive, histosys_delta_second_derivative(alpha, modifier.delta_up, modifier.delta_down), 0.0)
         return None
 
     def _curvature(self, full: np.ndarray, signal: np.ndarray, residual: np.ndarray) -> np.ndarray:
@@ -466,7 +474,14 @@ class Model:
         centers = self.centers[idx]
         signal = self.signal_columns(full)
         lam, jac = self._lambda_jacobian(full, signal)
-        for _ in range(NEWTON_ITERATIONS):
+
+        def objective(lam_: np.ndarray, nu_: np.ndarray) -> np.ndarray:
+            value_ = self._poisson(lam_, data) - 0.5 * np.sum((nu_ - centers) ** 2 * inv_var, axis=1)
+            return np.where(np.isfinite(value_), value_, -np.inf)
+
+        current = None if self._linear_nuisances else objective(lam, full[:, idx])
+        iterations = NEWTON_ITERATIONS if self._linear_nuisances else NONLINEAR_NEWTON_ITERATIONS
+        for _ in range(iterations):
             safe = np.maximum(lam, LAMBDA_FLOOR)
             nu = full[:, idx]
             jac_t = np.swapaxes(jac, 1, 2)
@@ -477,11 +492,28 @@ class Model:
             with np.errstate(divide="ignore", invalid="ignore"):
                 limits = np.where(delta < 0, -0.9 * safe / delta, np.inf)
             alpha = np.minimum(1.0, limits.min(axis=1))
-            full[:, idx] = nu + alpha[:, None] * step
-            if self._linear_nuisances:
+            if self._linear_nuisances:  # exact Newton on a concave function: no line search needed
+                full[:, idx] = nu + alpha[:, None] * step
                 lam = lam + alpha[:, None] * delta
-            else:
-                lam, jac = self._lambda_jacobian(full, signal)
+            else:  # damped Newton: halve the step until the objective does not decrease (backtracking)
+                trial = full.copy()
+                trial[:, idx] = nu + alpha[:, None] * step
+                lam_t, jac_t2 = self._lambda_jacobian(trial, signal)
+                value_t = objective(lam_t, trial[:, idx])
+                for _halving in range(BACKTRACKING_HALVINGS):
+                    bad = ~(value_t >= current - 1e-12)
+                    if not bad.any():
+                        break
+                    alpha[bad] *= 0.5
+                    rows = np.flatnonzero(bad)
+                    trial[np.ix_(rows, idx)] = nu[rows] + alpha[rows, None] * step[rows]
+                    lam_b, jac_b = self._lambda_jacobian(trial[rows], signal[rows])
+                    lam_t[rows], jac_t2[rows] = lam_b, jac_b
+                    value_t[rows] = objective(lam_b, trial[rows][:, idx])
+                keep = value_t >= current - 1e-12  # a point whose step never helped stays where it is
+                alpha = np.where(keep, alpha, 0.0)
+                full[keep] = trial[keep]
+                lam[keep], jac[keep], current[keep] = lam_t[keep], jac_t2[keep], value_t[keep]
             if np.max(np.abs(alpha[:, None] * step)) < NEWTON_TOLERANCE:
                 break
         safe = np.maximum(lam, LAMBDA_FLOOR)

@@ -1,0 +1,158 @@
+"""From recoil energy to a release's observable bins, linearly (issue 11).
+
+The signal of a data release stays an exact quadratic form in the couplings: the recoil
+spectrum of every source component and isotope is integrated once into fine recoil-energy
+bins (:func:`recoil_kernels`, the same integrand as :meth:`cevns.experiment.Experiment.kernels`),
+then carried to the observable bins by a response matrix R[o, j] (observable bin o, recoil bin
+j) that holds the quenching, the resolution or photoelectron statistics and the efficiency
+(:func:`deterministic_response`, :func:`poisson_response`, :func:`gaussian_response`,
+:func:`gamma_response`), and, for a pulsed source, by each component's arrival-time PDF. The
+quadratic forms are then H[o, c] = sum_i (R K)[o, c, i] G_i[a(c)] with the charge Gram matrices
+of :func:`cevns.experiment.linear_charge_gram_matrices`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special, stats
+
+from .. import units
+from ..detectors import Detector, make_target
+from ..errors import ConfigError
+from ..experiment import Experiment, ExperimentError, PhysicsOptions, linear_charge_gram_matrices
+from ..physics.kinematics import t_recoil_max
+from ..sources.base import Source
+
+#: Gauss-Legendre nodes per fine recoil bin when a response is averaged over the bin.
+RESPONSE_NODES = 4
+
+
+@dataclass(frozen=True)
+class RecoilKernels:
+    """Counts per unit squared charge in fine recoil bins.
+
+    Attributes
+    ----------
+    edges_keV : array (n_fine + 1,)
+        Recoil-energy bin edges (keV, nuclear recoil).
+    kernel : array (n_fine, n_components, n_isotopes)
+        Counts per unit sum_b |Q_ab|^2 over the exposure (no efficiency).
+    grams : array (n_components, n_isotopes, 14, 14)
+        Charge Gram matrix of each component's flavor on each isotope.
+    component_names : tuple[str, ...]
+    """
+
+    edges_keV: np.ndarray
+    kernel: np.ndarray
+    grams: np.ndarray
+    component_names: tuple[str, ...]
+
+    @property
+    def centres_keV(self) -> np.ndarray:
+        return 0.5 * (self.edges_keV[1:] + self.edges_keV[:-1])
+
+    def forms(self, observable_kernel: np.ndarray) -> np.ndarray:
+        """Quadratic forms (n_obs, n_components, 14, 14) of an observable kernel (n_obs, n_components, n_isotopes)."""
+        return np.einsum("oci,cipq->ocpq", observable_kernel, self.grams)
+
+    def sm_counts(self) -> np.ndarray:
+        """Standard-Model counts per fine bin and component (n_fine, n_components)."""
+        return np.einsum("jci,ci->jc", self.kernel, self.grams[:, :, 0, 0])
+
+
+def recoil_kernels(name: str, source: Source, target: str, t_min_keV: float, t_max_keV: float, n_bins: int,
+                   exposure_kg_day: float, physics: PhysicsOptions) -> RecoilKernels:
+    """Integrate flux x cross section of every component and isotope into ``n_bins`` equal recoil bins.
+
+    ``t_max_keV`` is lowered to the largest kinematic end-point of the source on the target.
+    ``exposure_kg_day``: target mass times the live time the source's flux is averaged over.
+    """
+    target_obj = make_target(target)
+    end_keV = max(float(t_recoil_max(c.spectrum.e_max, iso.mass_MeV)) / units.keV
+                  for c in source.components for iso in target_obj.isotopes)
+    t_max_keV = min(t_max_keV, end_keV)
+    if not t_max_keV > t_min_keV:
+        raise ConfigError(f"dataset {name!r}: the analysis window starts above the largest recoil energy "
+                          f"({end_keV:.4g} keV) of source {source.name!r}")
+    try:
+        detector = Detector(target_obj, t_min_keV, t_max_keV, n_bins, "linear")
+        experiment = Experiment(name, source, detector, exposure_kg_day, physics)
+        kernels = experiment.kernels()
+    except (ExperimentError, ValueError) as err:
+        raise ConfigError(f"dataset {name!r}: {err}") from None
+    grams = np.stack([linear_charge_gram_matrices(i.z, i.n, physics.sin2_theta_w) for i in target_obj.isotopes])
+    flavor_index = np.array([c.flavor.index for c in source.components])
+    return RecoilKernels(detector.bin_edges_keV, kernels.kernel, grams[:, flavor_index].transpose(1, 0, 2, 3),
+                         tuple(c.name for c in source.components))
+
+
+def _sub_nodes(edges: np.ndarray, n: int = RESPONSE_NODES) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes (n_fine, n) inside each bin and their weights (n,), summing to 1."""
+    x, w = np.polynomial.legendre.leggauss(n)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    return lo + 0.5 * (hi - lo) * (x + 1.0), 0.5 * w
+
+
+def deterministic_response(t_edges_keV: np.ndarray, observable: Callable[[np.ndarray], np.ndarray],
+                           observable_edges: np.ndarray) -> np.ndarray:
+    """R[o, j]: fraction of recoil bin j whose observable (an increasing function of T, no smearing) falls in bin o.
+
+    The observable is taken linear across each fine recoil bin, so a bin split by an observable edge is
+    shared in proportion.
+    """
+    m = observable(np.asarray(t_edges_keV, dtype=float))
+    if np.any(np.diff(m) <= 0):
+        raise ConfigError("the light response must increase with recoil energy over the analysis window")
+    lo, hi = m[:-1][None, :], m[1:][None, :]
+    e_lo, e_hi = observable_edges[:-1, None], observable_edges[1:, None]
+    overlap = np.clip(np.minimum(hi, e_hi) - np.maximum(lo, e_lo), 0.0, None)
+    return overlap / (hi - lo)
+
+
+def poisson_response(t_edges_keV: np.ndarray, mean_pe: Callable[[np.ndarray], np.ndarray],
+                     pe_edges: np.ndarray) -> np.ndarray:
+    """R[o, j]: probability that a recoil in bin j gives a photoelectron count n in [edge_o, edge_o+1)
+    with n ~ Poisson(mean_pe(T)) (photoelectron statistics), averaged over the bin."""
+    nodes, weights = _sub_nodes(np.asarray(t_edges_keV, dtype=float))
+    mean = mean_pe(nodes)  # (n_fine, n)
+    lo = np.ceil(pe_edges[:-1] - 1e-9)[:, None, None]
+    hi = np.ceil(pe_edges[1:] - 1e-9)[:, None, None]  # n in [lo, hi)
+    # P(lo <= n < hi) = P(n <= hi - 1) - P(n <= lo - 1)
+    prob = stats.poisson.cdf(hi - 1, mean[None]) - stats.poisson.cdf(lo - 1, mean[None])
+    return np.einsum("ojn,n->oj", prob, weights)
+
+
+def gaussian_response(t_edges_keV: np.ndarray, mean: Callable[[np.ndarray], np.ndarray],
+                      sigma: Callable[[np.ndarray], np.ndarray], observable_edges: np.ndarray) -> np.ndarray:
+    """R[o, j]: Gaussian resolution, observable ~ N(mean(T), sigma(T)), averaged over recoil bin j."""
+    nodes, weights = _sub_nodes(np.asarray(t_edges_keV, dtype=float))
+    mu, sd = mean(nodes)[None], sigma(nodes)[None]
+    e = observable_edges[:, None, None]
+    cdf = special.ndtr((e - mu) / sd)
+    return np.einsum("ojn,n->oj", np.diff(cdf, axis=0), weights)
+
+
+def gamma_response(t_edges_keV: np.ndarray, mean: Callable[[np.ndarray], np.ndarray],
+                   shape: Callable[[np.ndarray], np.ndarray], observable_edges: np.ndarray) -> np.ndarray:
+    """R[o, j]: observable ~ Gamma(shape k(T), scale mean(T)/k(T)), averaged over recoil bin j."""
+    nodes, weights = _sub_nodes(np.asarray(t_edges_keV, dtype=float))
+    mu, k = mean(nodes)[None], shape(nodes)[None]
+    e = np.clip(observable_edges, 0.0, None)[:, None, None]
+    cdf = special.gammainc(k, e * k / mu)
+    return np.einsum("ojn,n->oj", np.diff(cdf, axis=0), weights)
+
+
+def rebin_matrix(fine_edges: np.ndarray, coarse_edges: np.ndarray) -> np.ndarray:
+    """A[c, f] = 1 where fine bin f lies in coarse bin c; every coarse edge must be a fine edge."""
+    fine_edges = np.asarray(fine_edges, dtype=float)
+    index = np.searchsorted(fine_edges, coarse_edges)
+    index = np.clip(index, 0, fine_edges.size - 1)
+    if not np.allclose(fine_edges[index], coarse_edges):
+        raise ConfigError(f"bin edges {list(coarse_edges)} are not edges of the finer binning")
+    out = np.zeros((len(coarse_edges) - 1, len(fine_edges) - 1))
+    for c in range(len(coarse_edges) - 1):
+        out[c, index[c]:index[c + 1]] = 1.0
+    return out
