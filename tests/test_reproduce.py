@@ -75,3 +75,11 @@ def test_degeneracy_cli_unknown_target(capsys):
     assert main(["degeneracy", "Si", "Xx"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("cevns: error: target 'Xx'") and "\n" not in err
+
+
+def test_measured_item_is_opt_in():
+    from cevns.reproduce import parse_only
+
+    assert "measured" not in parse_only(None)
+    assert parse_only("all")[-1] == "measured" and parse_only("measured") == ["measured"]
+    assert parse_only(None) == ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "table3"]

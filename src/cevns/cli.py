@@ -444,7 +444,8 @@ def build_parser() -> argparse.ArgumentParser:
         "table3 (.md, .csv, .tex, .json), provenance.json and a self-contained report.html.",
     )
     p.add_argument("--out", default="results", metavar="DIR", help="output folder (default results/)")
-    p.add_argument("--only", metavar="ID,...", help="comma-separated items: fig1,...,fig8,table3 (default all)")
+    p.add_argument("--only", metavar="ID,...", help="comma-separated items: fig1,...,fig8,table3 (the default set), "
+                   "measured (fits of the public data releases), or all")
     _add_run_options(p, "print provenance.json to stdout")
     p.set_defaults(func=cmd_reproduce)
 
