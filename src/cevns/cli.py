@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -272,7 +273,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from .reproduce import reproduce
 
     mpi = world()
-    provenance = reproduce(args.out, args.only, args.fast, args.seed, verbose=not args.quiet)
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    provenance = reproduce(args.out, args.only, args.fast, args.seed, verbose=not args.quiet, workers=workers)
     if not mpi.is_root:
         return 0
     if args.json:
@@ -437,6 +441,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the JSON record")
     p.set_defaults(func=cmd_mediator_limits)
 
+    from .cli_frequentist import register
+
+    register(sub)  # profile, toys, forecast
+
     p = sub.add_parser(
         "reproduce",
         help="every figure and table of Dent et al. 2017 (fig1..fig8, table3) and an HTML report",
@@ -446,6 +454,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", metavar="DIR", help="output folder (default results/)")
     p.add_argument("--only", metavar="ID,...", help="comma-separated items: fig1,...,fig8,table3 (the default set), "
                    "measured (fits of the public data releases), or all")
+    p.add_argument("--workers", type=int, metavar="N", help="local processes for the independent fits (default: the number "
+                   "of cores); under mpiexec one fit per worker rank")
     _add_run_options(p, "print provenance.json to stdout")
     p.set_defaults(func=cmd_reproduce)
 

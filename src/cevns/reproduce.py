@@ -60,6 +60,7 @@ class Reproduction:
     seed: int = 0
     verbose: bool = True
     pool: object = None
+    single_process: bool = False  # fits already run by the task farm: load them here, no MPI collectives
     fits: dict[str, FitResult | None] = field(default_factory=dict)
 
     def log(self, message: str) -> None:
@@ -85,13 +86,13 @@ class Reproduction:
         scenario = Scenario.load(scenario_name)
         settings = FitSettings(seed=self.seed, fast=self.fast, resume=True, verbose=self.verbose)
         try:
-            result = run_fit(scenario, folder, settings, pool=self.pool)
+            result = run_fit(scenario, folder, settings, pool=self.pool, single_process=self.single_process)
         except RunFolderError as err:
             if err.reason not in ("other-settings", "other-config", "holds-run"):
                 raise
             self.log(f"  {scenario_name}: the fit in {folder} was made with other settings or configuration; refitting")
             settings.resume, settings.force = False, True
-            result = run_fit(scenario, folder, settings, pool=self.pool)
+            result = run_fit(scenario, folder, settings, pool=self.pool, single_process=self.single_process)
         self.fits[scenario_name] = result
         return result
 
@@ -357,20 +358,46 @@ def check_writable(out: Path) -> None:
         raise RunFolderError(f"{str(out)!r} is not writable ({err.strerror})", "unusable") from None
 
 
+def _fit_task(spec: dict) -> dict:
+    """One reproduction fit as a task of :mod:`cevns.tasks` (a single process, whatever the launcher)."""
+    from threadpoolctl import threadpool_limits
+
+    rep = Reproduction(Path(spec["out"]), spec["fast"], spec["seed"], verbose=False, single_process=True)
+    with threadpool_limits(1):  # one BLAS thread in every worker and in serial runs alike: same numbers
+        result = rep.fit(spec["scenario"])
+    return {"scenario": spec["scenario"], "log_evidence": result.log_evidence, "wall_seconds": result.wall_seconds}
+
+
 def reproduce(out: str | Path = DEFAULT_OUT, only: str | None = None, fast: bool = False, seed: int = 0,
-              verbose: bool = True, pool=None) -> dict:  # noqa: ANN001
-    """Run the selected items; returns the provenance record (also written to ``provenance.json``)."""
+              verbose: bool = True, pool=None, workers: int | None = None, backend: str = "auto") -> dict:  # noqa: ANN001
+    """Run the selected items; returns the provenance record (also written to ``provenance.json``).
+
+    The fits the items need are independent: they run first as tasks of :mod:`cevns.tasks`
+    (``workers`` local processes; under ``mpiexec`` one fit per worker rank), each in its own folder,
+    then the items draw from them. The results do not depend on the number of workers.
+    """
+    from .tasks import resolve_backend, run_tasks, task_executor
+
     ids = parse_only(only)
     out = Path(out)
     mpi = world()
     mpi.root_decides(lambda: check_writable(out))
-    if not mpi.is_root:  # MPI workers: take part in the same fits, in the same order, write nothing
-        rep = Reproduction(out, fast, seed, False, pool)
-        for item_id in ids:
-            for name in ITEMS[item_id].fits:
-                rep.fit(name)
-        return {}
-    rep = Reproduction(out, fast, seed, verbose, pool)
+    needed = list(dict.fromkeys(name for item_id in ids for name in ITEMS[item_id].fits))
+    rep = Reproduction(out, fast, seed, verbose, pool, single_process=True)
+    specs = [{"key": name, "scenario": name, "out": str(out), "fast": fast, "seed": seed} for name in needed]
+    start_fits = time.perf_counter()
+    with task_executor(backend, workers) as executor:
+        if executor is None:  # an MPI worker rank: it ran its share of the fits
+            return {}
+        if needed:
+            kind = resolve_backend(backend, workers)
+            count = {"serial": 1, "process": workers, "mpi": mpi.size - 1}.get(kind, workers)
+            rep.log(f"fits: {len(needed)} ({', '.join(needed)}) on {count} {kind} worker(s)")
+
+        def progress(done: int, total: int) -> None:
+            rep.log(f"fits: {done}/{total} done ({time.perf_counter() - start_fits:.0f} s)")
+
+        run_tasks(_fit_task, specs, executor, progress=progress)
     provenance_path = out / "provenance.json"
     provenance = json.loads(provenance_path.read_text()) if provenance_path.exists() else {}
     provenance.update({"version": __version__, "seed": seed, "preset": rep.preset})
@@ -380,7 +407,7 @@ def reproduce(out: str | Path = DEFAULT_OUT, only: str | None = None, fast: bool
         item = ITEMS[item_id]
         rep.log(f"[{k}/{len(ids)}] {item_id}: {item.title}")
         start = time.perf_counter()
-        for name in item.fits:  # fits first, in the order the MPI workers follow
+        for name in item.fits:  # finished by the tasks above: loaded (checksums verified)
             rep.fit(name)
         files = item.make(rep)
         elapsed = time.perf_counter() - start

@@ -187,15 +187,17 @@ def write_completion(out: Path, settings: dict) -> None:
     atomic_write_json(out / COMPLETION_RECORD, {"settings": settings, "files": files})
 
 
-def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=None) -> FitResult | None:  # noqa: ANN001
+def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=None,  # noqa: ANN001
+            single_process: bool = False) -> FitResult | None:
     """Fit ``scenario`` into the folder ``out`` (module docstring); returns the result (None on MPI workers).
 
     Under MPI (``mpiexec -n K``, see :mod:`cevns.parallel`) every rank calls this: rank 0 checks the
-    folder, samples and writes; the other ranks evaluate likelihood batches.
+    folder, samples and writes; the other ranks evaluate likelihood batches. ``single_process``: this
+    process alone runs the fit even under MPI (a task of ``cevns.tasks``, one fit per rank).
     """
-    from .parallel import MPIPool, serve, world
+    from .parallel import MPIPool, World, serve, world
 
-    mpi = world()
+    mpi = World(None, 0, 1) if single_process else world()
     out = Path(out)
     _log(f"[{scenario.name}] building response kernels and model", settings.verbose and mpi.is_root)
     model = Model.from_scenario(scenario)
