@@ -292,6 +292,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 #: intermediates in the Laplace path; a measurement longer than 10 minutes is a mistake.
 MAX_BENCH_BATCH = 1_000_000
 MAX_BENCH_SECONDS = 600.0
+MAX_BENCH_TASKS = 10_000
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -302,7 +303,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise ConfigError(f"--batch must be between 1 and {MAX_BENCH_BATCH}, got {args.batch}")
     if not (np.isfinite(args.seconds) and 0 < args.seconds <= MAX_BENCH_SECONDS):
         raise ConfigError(f"--seconds must be a finite number in (0, {MAX_BENCH_SECONDS}], got {args.seconds}")
+    if args.tasks is not None and not 1 <= args.tasks <= MAX_BENCH_TASKS:
+        raise ConfigError(f"--tasks must be between 1 and {MAX_BENCH_TASKS}, got {args.tasks}")
     result = benchmark_likelihood(Scenario.load(args.scenario), batch=args.batch, seconds=args.seconds)
+    if args.tasks:
+        from .tasks import benchmark_tasks
+
+        result["tasks"] = benchmark_tasks(args.scenario, n_tasks=args.tasks, workers=(1, 2), mpi_ranks=(3,) if args.mpi else ())
     if args.json:
         _print_json(result)
     else:
@@ -312,6 +319,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if result["naive_evals_per_second"] is not None:
             print(f"  naive likelihood (integrates every call):       {result['naive_evals_per_second']:.3e} evals/s")
             print(f"  speed-up: {result['speedup']:.3g}x")
+        for label, setting in result.get("tasks", {}).get("settings", {}).items():
+            print(f"  task farm, {label:<8} ({setting['workers']} worker(s)): {setting['tasks_per_second']:.3g} toy fits/s, "
+                  f"speed-up {setting.get('speedup', 1.0):.2f}x, overhead {1e3 * setting['overhead_per_task_s']:.2f} ms/task")
     return 0
 
 
@@ -483,6 +493,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", nargs="?", default="future-combined", metavar="SCENARIO", help="default future-combined")
     p.add_argument("--batch", type=int, default=10000, help="points per batch (default 10000)")
     p.add_argument("--seconds", type=float, default=2.0, help="time per measurement (default 2)")
+    p.add_argument("--tasks", type=int, metavar="N", help="also time N toy fits on the task farm with 1 and 2 local workers "
+                   "(docs/scaling.md)")
+    p.add_argument("--mpi", action="store_true", help="with --tasks: also under mpiexec -n 3 (2 worker ranks)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_bench)
     return parser
