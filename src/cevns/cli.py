@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .errors import ConfigError, RunFolderError
+from .errors import ConfigError, Interrupted, RunFolderError
 from .parallel import launcher_rank
 
 EXIT_USAGE = 2
@@ -518,7 +518,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into e.g. `head`
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         print("cevns: interrupted", file=sys.stderr)
         return 130
 

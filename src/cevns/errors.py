@@ -22,3 +22,9 @@ class RunFolderError(ConfigError):
     def __init__(self, message: str, reason: str = "unusable") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class Interrupted(BaseException):
+    """A run stopped by the user (SIGINT). Not a KeyboardInterrupt on purpose: libraries that catch
+    KeyboardInterrupt to stop their own inner loop and go on (scikit-learn's network training inside
+    nautilus does) cannot swallow it. The CLI reports it in one line with exit code 130."""

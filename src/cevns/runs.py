@@ -11,8 +11,9 @@ decides what happens to a folder:
   when it verifies; a cache (``--resume``, ``cevns reproduce``) reuses nothing else.
 * one lock per folder (``.lock``, an advisory ``flock`` released when the process ends):
   a second process writing to the same folder is refused with one line.
-* an interrupt (SIGINT) always ends the run as interrupted, even if a library swallowed
-  it (nautilus' network training via scikit-learn catches KeyboardInterrupt and goes on).
+* an interrupt (SIGINT) always ends the run as interrupted, at once: it is raised as
+  ``cevns.errors.Interrupted``, which libraries that catch KeyboardInterrupt cannot swallow
+  (nautilus' network training via scikit-learn catches KeyboardInterrupt and goes on).
 
 Output folder: ``config.toml`` (the resolved configuration), ``run.json``, the fit files of
 :meth:`cevns.inference.fitting.FitResult.save`, ``corner.png``/``corner.pdf``, the sampler's
@@ -35,7 +36,7 @@ import numpy as np
 
 from . import __version__
 from .config import config_to_toml
-from .errors import ConfigError, RunFolderError
+from .errors import ConfigError, Interrupted, RunFolderError
 from .inference.fitting import FitResult, fit, load_fit
 from .io import atomic_savefig, atomic_write_json, atomic_write_text
 from .model import Model
@@ -162,12 +163,12 @@ def folder_lock(out: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def interrupt_guard() -> Iterator[None]:
-    """Remember SIGINT and raise KeyboardInterrupt once the guarded code returns, even if it swallowed one."""
-    hit = []
+    """Turn SIGINT into :class:`cevns.errors.Interrupted`, which no library's ``except KeyboardInterrupt``
+    can swallow (scikit-learn's network training inside nautilus catches KeyboardInterrupt, warns and
+    goes on, so the run would continue to the end and be taken as finished)."""
 
     def handler(signum, frame):  # noqa: ANN001, ARG001
-        hit.append(True)
-        raise KeyboardInterrupt
+        raise Interrupted("interrupted")
 
     try:
         previous = signal.signal(signal.SIGINT, handler)
@@ -176,8 +177,6 @@ def interrupt_guard() -> Iterator[None]:
         return
     try:
         yield
-        if hit:
-            raise KeyboardInterrupt
     finally:
         signal.signal(signal.SIGINT, previous)
 
