@@ -19,12 +19,18 @@ from ..errors import ConfigError
 #: release key -> (module, one-line description)
 _MODULES = {
     "coherent-csi-2017": "coherent_csi_2017",
+    "coherent-csi-2021": "coherent_csi_2021",
+    "coherent-lar-2020": "coherent_lar_2020",
     "dresden-ii-2022": "dresden_ii",
 }
 
 RELEASES: dict[str, str] = {
     "coherent-csi-2017": "COHERENT 2017 CsI[Na] (arXiv:1708.01294, release arXiv:1804.09459): "
                          "PE x arrival time, beam-on coincidence + anti-coincidence",
+    "coherent-csi-2021": "COHERENT CsI[Na] full data set (Akimov et al., PRL 129 (2022) 081801, arXiv:2110.07730): "
+                         "unbinned events binned in PE x arrival time, coincidence + anti-coincidence",
+    "coherent-lar-2020": "COHERENT CENNS-10 liquid argon, analysis A (Akimov et al., PRL 126 (2021) 012002; release "
+                         "arXiv:2006.12659): energy x F90 x time",
     "dresden-ii-2022": "Dresden-II reactor Ge (Colaresi et al., arXiv:2202.09672), 0.2-1.5 keVee, reactor ON and OFF; "
                        "provenance of the files probable, not certain",
 }

@@ -98,6 +98,16 @@ class PhysicsGrid:
     coefficients: np.ndarray   # (G, F, C)
 
 
+#: Floor of the expected counts in the Newton weights D/lambda^2: lambda^2 at the 1e-300 log floor
+#: underflows to 0 (and D/0 to inf, then NaN); a bin predicted at 1e-150 with data is hopeless anyway.
+WEIGHT_FLOOR = 1e-150
+
+
+def _curvature_weights(data: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """D / lambda^2 of the Poisson Hessian, finite: zero where D = 0, lambda floored at WEIGHT_FLOOR."""
+    return np.where(data > 0, data / np.maximum(lam, WEIGHT_FLOOR) ** 2, 0.0)
+
+
 def _feature_index(n_linear: int) -> tuple[np.ndarray, np.ndarray]:
     """Upper-triangular index pairs (p <= q) of the quadratic features of x = (1, couplings)."""
     return np.triu_indices(n_linear + 1)
@@ -470,6 +480,8 @@ class Model:
         """
         full = self._expand(free)
         idx = self.constrained_indices
+        if idx.size == 0:  # nothing to maximise over
+            return full, self.log_likelihood(full, data), np.zeros((len(full), 0, 0))
         inv_var = 1.0 / self.sigmas[idx] ** 2
         centers = self.centers[idx]
         signal = self.signal_columns(full)
@@ -486,7 +498,7 @@ class Model:
             nu = full[:, idx]
             jac_t = np.swapaxes(jac, 1, 2)
             gradient = (jac_t @ (data / safe - 1.0)[..., None])[..., 0] - (nu - centers) * inv_var
-            hessian = -(jac_t * (data / safe**2)[:, None, :]) @ jac - np.diag(inv_var)
+            hessian = -(jac_t * _curvature_weights(data, lam)[:, None, :]) @ jac - np.diag(inv_var)
             step = np.linalg.solve(-hessian, gradient[..., None])[..., 0]
             delta = (jac @ step[..., None])[..., 0]
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -519,7 +531,7 @@ class Model:
         safe = np.maximum(lam, LAMBDA_FLOOR)
         value = self._poisson(lam, data) - 0.5 * np.sum((full[:, idx] - centers) ** 2 * inv_var, axis=1)
         jac_t = np.swapaxes(jac, 1, 2)
-        hessian = -(jac_t * (data / safe**2)[:, None, :]) @ jac - np.diag(inv_var)
+        hessian = -(jac_t * _curvature_weights(data, lam)[:, None, :]) @ jac - np.diag(inv_var)
         if not self._linear_nuisances:
             hessian = hessian + self._curvature(full, signal, data / safe - 1.0)
         return full, value, hessian
