@@ -7,9 +7,7 @@ Dresden-II (Colaresi et al., PRL 129 (2022) 211802), files of probable (not cert
 
 from __future__ import annotations
 
-import shutil
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,19 +18,10 @@ from cevns.datasets import RELEASES, build_channels
 from cevns.errors import ConfigError
 from cevns.experiment import N_LINEAR
 from cevns.scenario import Scenario
+from dataset_helpers import release_copy as _release_copy
+from dataset_helpers import scenario_with_options as _scenario_with_options
 
 
-def _scenario_with_options(name: str, options: dict, index: int = 0) -> Scenario:
-    config = load_config(name)
-    datasets = list(config.datasets)
-    datasets[index] = datasets[index].model_copy(update={"options": {**datasets[index].options, **options}})
-    return Scenario(config.model_copy(update={"datasets": datasets}))
-
-
-def _release_copy(tmp_path: Path, folder: str) -> Path:
-    target = tmp_path / folder
-    shutil.copytree(str(resources.files("cevns").joinpath("data", folder)), target)
-    return target
 
 
 @pytest.fixture(scope="module")

@@ -277,15 +277,7 @@ def corner_figure(samples: np.ndarray, weights: np.ndarray, names: list[str], bo
             ax.set_xlim(views[j])
             if insets and i != j:
                 _add_insets(ax, [(region, color, True)], marker=(truth[j], truth[i]))
-            if i == d - 1:
-                ax.set_xlabel(latex_label(names[j]))
-                ax.tick_params(axis="x", labelrotation=45)
-            else:
-                ax.set_xticklabels([])
-            if j == 0 and i > 0:
-                ax.set_ylabel(latex_label(names[i]))
-            elif j > 0:
-                ax.set_yticklabels([])
+            _label_triangle_axes(ax, i, j, d, names)
     fig.tight_layout()
     return fig
 
@@ -305,6 +297,20 @@ def _plot_marginal(ax: Any, density: Any, levels: tuple[float, ...], color: str,
                 ax.fill_between(xs, 0, np.interp(xs, x, p) / scale, color=color, alpha=alpha, lw=0)
     ax.set_ylim(bottom=0)
     return line
+
+
+def _label_triangle_axes(ax: Any, i: int, j: int, d: int, names: Sequence[str]) -> None:
+    """Axis labels of panel (row i, column j) of a d x d triangle plot: x labels on the bottom row, y labels
+    on the first column, tick labels hidden elsewhere."""
+    if i == d - 1:
+        ax.set_xlabel(latex_label(names[j]))
+        ax.tick_params(axis="x", labelrotation=45)
+    else:
+        ax.set_xticklabels([])
+    if j == 0 and i > 0:
+        ax.set_ylabel(latex_label(names[i]))
+    elif j > 0:
+        ax.set_yticklabels([])
 
 
 def _latex(name: str) -> str:
@@ -403,15 +409,7 @@ def overlay_figure(fits: Sequence[Mapping[str, Any]], params: Sequence[str], lev
                 ax.set_yticks([])
             else:
                 ax.set_ylim(views[i])
-            if i == d - 1:
-                ax.set_xlabel(latex_label(params[j]))
-                ax.tick_params(axis="x", labelrotation=45)
-            else:
-                ax.set_xticklabels([])
-            if j == 0 and i > 0:
-                ax.set_ylabel(latex_label(params[i]))
-            elif j > 0:
-                ax.set_yticklabels([])
+            _label_triangle_axes(ax, i, j, d, params)
     handles = [matplotlib.lines.Line2D([], [], color=colors[k], label=labels[k]) for k in range(len(fits))]
     level_text = ", ".join(f"{lv:.0%}" for lv in sorted(levels))
     if d > 1:
