@@ -129,7 +129,7 @@ def test_show_and_plot_a_fit_folder(tmp_path, capsys):
     code, text, _ = run(capsys, "show", str(out))
     assert code == 0
     lines = text.splitlines()
-    assert lines[0].startswith("coherent-2017-2p: nautilus") and "log Z" in lines[1]
+    assert lines[0].startswith("coherent-2017-2p: smc, 1000 particles") and "log Z" in lines[1]  # the measured default
     assert [line.split()[0] for line in lines[3:]] == ["eps_u_ee", "eps_u_mumu", "eff_eps_ee", "eff_eps_mumu"]
     code, text, _ = run(capsys, "show", str(out), "--json")
     assert code == 0 and json.loads(text)["schema_version"] == 2

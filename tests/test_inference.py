@@ -109,7 +109,7 @@ def test_fit_resume_and_force(tmp_path, capsys):
     argv = ["fit", "coherent-2017-2p", "--fast", "--out", str(out), "--quiet", "--seed", "5"]
     assert main(argv) == 0
     first = json.loads((out / "summary.json").read_text())
-    assert (out / "nautilus_checkpoint.hdf5").exists()
+    assert (out / "smc_result.npz").exists()  # the default sampler of a marginalized 2-D fit keeps its result
     # a finished identical run: --resume reuses it without sampling (same wall time recorded)
     assert main(argv + ["--resume"]) == 0
     assert json.loads((out / "summary.json").read_text()) == first

@@ -238,7 +238,7 @@ def copy_run(source: Path, target: Path) -> Path:
 
 
 # --- 1. SIGINT during a fit ----------------------------------------------------------------------------------------
-#: A progress line of cevns itself (``[future-combined] ...``, ``[nautilus] ...``), not an error or a library warning.
+#: A progress line of cevns itself (``[future-combined] ...``, ``[future-combined] nautilus exploring ...``), not an error or a library warning.
 PROGRESS_LINE = re.compile(r"^\[[\w.+-]+\] ")
 
 
@@ -259,7 +259,7 @@ def test_item01_sigint_during_fit_is_interrupted_and_not_finished(tmp_path):
     def bound_lines() -> bool:
         text = run.stderr
         for bound in (4, 5):
-            if bound not in seen and f"[nautilus] exploring: bound {bound}," in text:
+            if bound not in seen and f"nautilus exploring: bound {bound}," in text:
                 seen[bound] = time.monotonic()
         return len(seen) == 2 or run.proc.poll() is not None
 
@@ -280,7 +280,7 @@ def test_item01_sigint_during_fit_is_interrupted_and_not_finished(tmp_path):
 
     def sampling_or_ended() -> bool:
         text = resume.stderr
-        started = "live points" in text or "[nautilus]" in text  # logged once the folder was not taken as finished
+        started = "live points" in text or "nautilus exploring" in text  # logged once the folder was not taken as finished
         return resume.proc.poll() is not None or started or "reusing" in text or "finished run found" in text
 
     assert wait_until(sampling_or_ended, 120), resume.stderr

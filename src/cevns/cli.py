@@ -189,8 +189,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(summary)
         return 0
+    from .inference.samplers import points_phrase
+
     s = summary
-    print(f"{s['scenario']}: {s['sampler']}, {s['nlive']} live points, seed {s['seed']}, nuisances {s['nuisances']}, "
+    print(f"{s['scenario']}: {s['sampler']}, {points_phrase(s['sampler'], s['nlive'])}, seed {s['seed']}, nuisances {s['nuisances']}, "
           f"cevns {s['version']}")
     print(f"log Z = {s['log_evidence']:.3f} +- {s['log_evidence_err']:.3f}; {s['n_likelihood_calls']} likelihood calls, "
           f"{s['wall_seconds']:.1f} s")

@@ -30,6 +30,7 @@ from .errors import ConfigError, RunFolderError
 from .runs import FitSettings, run_fit
 from .inference.fitting import FitResult
 from .inference.results import EARTH_NEUTRON_ELECTRON_RATIO
+from .inference.samplers import points_phrase
 from .labels import html_label, latex_label
 from .io import atomic_savefig, atomic_write_json, atomic_write_text
 from .parallel import world
@@ -487,7 +488,7 @@ def write_report(out: Path, provenance: dict) -> Path:
                          "<code>cevns degeneracy Si Ge --json</code>.</p>")
         for name, fit in entry["fits"].items():
             parts.append(
-                f"<details><summary>fit <b>{html.escape(name)}</b>: {fit['sampler']}, {fit['nlive']} live points, "
+                f"<details><summary>fit <b>{html.escape(name)}</b>: {fit['sampler']}, {points_phrase(fit['sampler'], fit['nlive'])}, "
                 f"log Z = {fit['log_evidence']:.3f} &plusmn; {fit['log_evidence_err']:.3f}, {fit['n_likelihood_calls']} likelihood calls, "
                 f"{fit['wall_seconds']:.1f} s. Command: <code>{html.escape(fit['command'])}</code></summary>"
                 f"<pre>{html.escape(fit['config'])}</pre></details>"

@@ -38,6 +38,7 @@ from . import __version__
 from .config import config_to_toml
 from .errors import ConfigError, Interrupted, RunFolderError
 from .inference.fitting import FitResult, fit, load_fit
+from .inference.samplers import points_phrase
 from .io import atomic_savefig, atomic_write_json, atomic_write_text
 from .model import Model
 from .scenario import Scenario
@@ -70,11 +71,11 @@ class FitSettings:
         from .inference.fitting import default_sampler_settings
 
         nuisances = self.nuisances or scenario.config.fit.nuisances
-        defaults = default_sampler_settings(n_dim, nuisances == "sampled", self.fast)
+        defaults = default_sampler_settings(n_dim, nuisances == "sampled", self.fast, self.sampler)
         return {
             "scenario": scenario.name,
             "config_sha256": hashlib.sha256(config_to_toml(scenario.config).encode()).hexdigest(),
-            "sampler": self.sampler or defaults["sampler"],
+            "sampler": defaults["sampler"],
             "nlive": self.n_live if self.n_live is not None else defaults["n_live"],
             "tolerance": self.tolerance if self.tolerance is not None else defaults["tolerance"],
             "seed": self.seed,
@@ -207,9 +208,9 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
     else:
         data, data_label = model.asimov(fit_config.asimov_truth or None), "asimov"
     resolved = settings.resolved(scenario, len(model.sampled_names(nuisances)))
-    if mpi.size > 1 and resolved["sampler"] != "nautilus":
-        raise ConfigError(f"under MPI only the nautilus sampler spreads its likelihood over the ranks; got {resolved['sampler']!r} "
-                          "(run it without mpiexec)")
+    if mpi.size > 1 and resolved["sampler"] not in ("nautilus", "smc"):
+        raise ConfigError(f"under MPI only the nautilus and smc samplers spread their likelihood over the ranks; got "
+                          f"{resolved['sampler']!r} (run it without mpiexec)")
     config_text = config_to_toml(scenario.config)
     lock = folder_lock(out) if mpi.is_root else contextlib.nullcontext()
     with lock:
@@ -225,7 +226,7 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
         verbose = settings.verbose and mpi.is_root
         names = model.sampled_names(nuisances)
         _log(f"[{scenario.name}] {resolved['sampler']}: {len(names)} sampled parameters ({len(model.poi_names)} of interest, "
-             f"{len(model.parameter_names) - len(model.poi_names)} nuisances {nuisances}), {resolved['nlive']} live points, "
+             f"{len(model.parameter_names) - len(model.poi_names)} nuisances {nuisances}), {points_phrase(resolved['sampler'], resolved['nlive'])}, "
              f"seed {settings.seed}", verbose)
         if not mpi.is_root:
             serve(mpi.comm, model.sampler_likelihood(data, nuisances))

@@ -29,19 +29,21 @@ from .results import CREDIBLE_LEVELS, effective_nsi, equal_weight_samples, hpd_i
 
 #: Version of the fit-folder layout (summary.json keys, file names). 2: model layer, getdist chain.
 SCHEMA_VERSION = 2
-#: Sampler presets: the paper's MultiNest settings (N_live = 1500, tolerance 0.1, arXiv:1711.03521
-#: sec. IV) and a quick-look preset (300 live points, tolerance 0.5: log Z within ~0.05 on the
-#: reproduction fits, docs/inference.md).
-DEFAULT_SAMPLER = "nautilus"
-PAPER_NLIVE, PAPER_TOLERANCE = 1500, 0.1
-FAST_NLIVE, FAST_TOLERANCE = 300, 0.5
+def default_sampler_settings(n_dim: int, nuisances_sampled: bool, fast: bool, sampler: str | None = None) -> dict:
+    """Sampler, live points (particles) and tolerance of a fit of ``n_dim`` sampled parameters
+    (``sampler`` given: that backend's own presets).
 
+    The measured choice of :func:`cevns.inference.samplers.default_sampler_settings` (smc for
+    marginalized fits of up to 4 parameters, nautilus with the paper's 1500 live points and
+    tolerance 0.1 otherwise; docs/sampling.md). nautilus cannot sample one parameter ("Cannot run
+    Nautilus with less than 2 parameters"): dynesty takes 1-D fits it would otherwise get.
+    """
+    from .samplers import default_sampler_settings as measured
 
-def default_sampler_settings(n_dim: int, nuisances_sampled: bool, fast: bool) -> dict:
-    """Sampler, live points and tolerance of a fit of ``n_dim`` sampled parameters."""
-    n_live, tolerance = (FAST_NLIVE, FAST_TOLERANCE) if fast else (PAPER_NLIVE, PAPER_TOLERANCE)
-    # nautilus needs at least 2 parameters ("Cannot run Nautilus with less than 2 parameters"): dynesty in 1-D
-    return {"sampler": DEFAULT_SAMPLER if n_dim >= 2 else "dynesty", "n_live": n_live, "tolerance": tolerance}
+    settings = measured(n_dim, nuisances_sampled, fast, sampler)
+    if n_dim < 2 and sampler is None and settings["sampler"] == "nautilus":
+        settings["sampler"] = "dynesty"
+    return settings
 
 
 #: Flavor pairs whose effective matter NSI (SPEC S5) are derived columns of every fit.
@@ -328,13 +330,13 @@ def fit(model, data: np.ndarray, *, sampler: str | None = None, nuisances: str =
     if data.ndim != 1:
         raise ConfigError("fit takes one data set of shape (K,)")
     names = model.sampled_names(nuisances)
-    defaults = default_sampler_settings(len(names), nuisances == "sampled", fast)
-    sampler = sampler or defaults["sampler"]
+    defaults = default_sampler_settings(len(names), nuisances == "sampled", fast, sampler)
+    sampler = defaults["sampler"]
     n_live = n_live if n_live is not None else defaults["n_live"]
     tolerance = tolerance if tolerance is not None else defaults["tolerance"]
     output = run_sampler(sampler, names, model.sampler_prior(nuisances), model.sampler_likelihood(data, nuisances),
                          n_live=n_live, tolerance=tolerance, seed=seed, checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir),
-                         resume=resume, verbose=verbose, pool=pool)
+                         resume=resume, verbose=verbose, pool=pool, label=model.name)
     rng = np.random.default_rng(seed)
     equal = equal_weight_samples(output.samples, output.log_weights, rng)
     if nuisances == "marginalized":
