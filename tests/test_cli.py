@@ -141,3 +141,39 @@ def test_show_and_plot_a_fit_folder(tmp_path, capsys):
     assert code == 2 and "has no column eps_q_ee" in err and len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "show", str(tmp_path))
     assert code == 2 and "no finished fit" in err
+
+
+def test_bench_quotes_likelihood_speed_and_one_default_fit(capsys):
+    """`cevns bench SCENARIO --json`: both likelihood paths, the naive one, and one default fit whose log Z is the
+    sampler's (checked against a fit made directly with the same settings)."""
+    code, text, _ = run(capsys, "bench", "coherent-2017-2p", "--seconds", "0.2", "--batch", "200", "--json")
+    assert code == 0
+    result = json.loads(text)
+    assert result["likelihood_evals_per_second"] > 0 and result["marginalized_evals_per_second"] > 0
+    assert result["naive_evals_per_second"] > 0
+    f = result["fit"]
+    assert f["sampler"] == "smc" and f["n_live"] == 2000 and f["n_sampled"] == 2
+    assert 0 < f["sampler_seconds"] <= f["wall_seconds"] and f["n_likelihood_calls"] > f["n_live"]
+    assert f["khat"] is not None and f["khat"] < 0.7
+    from cevns.inference.fitting import fit
+    from cevns.model import Model
+    from cevns.scenario import Scenario
+
+    model = Model.from_scenario(Scenario.load("coherent-2017-2p"))
+    direct = fit(model, model.observed(), seed=0, verbose=False)
+    assert f["log_evidence"] == direct.log_evidence  # same seed, same numbers
+    code, text, _ = run(capsys, "bench", "coherent-2017-2p", "--seconds", "0.2", "--batch", "200", "--no-fit")
+    assert code == 0 and "one fit" not in text and "batched kernel likelihood" in text
+
+
+def test_bench_tasks_plot(tmp_path, capsys):
+    """`cevns bench --tasks N --plot FILE` draws the measured rates and the projection; --plot alone is refused."""
+    figure = tmp_path / "scaling.png"
+    code, text, err = run(capsys, "bench", "coherent-2017-2p", "--seconds", "0.1", "--batch", "100", "--no-fit",
+                          "--tasks", "4", "--plot", str(figure), "--json")
+    assert code == 0, err
+    tasks = json.loads(text)["tasks"]
+    assert set(tasks["settings"]) == {"local-1", "local-2"} and tasks["identical"]
+    assert figure.stat().st_size > 10_000
+    code, _, err = run(capsys, "bench", "--plot", str(figure), "--no-fit")
+    assert code == 2 and "--tasks" in err

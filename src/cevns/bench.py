@@ -62,3 +62,43 @@ def benchmark_likelihood(scenario, batch: int = 10000, seconds: float = 2.0, see
         "naive_evals_per_second": naive,
         "speedup": sampled / naive if naive else None,
     }
+
+
+def benchmark_fit(scenario, seed: int = 0) -> dict:  # noqa: ANN001
+    """One fit of ``scenario`` with its default sampler (the settings ``cevns fit`` would use), in memory.
+
+    Returns the sampler and its particles/live points, the fit's wall time, the likelihood calls
+    and log Z with the run's diagnostics: the sampler time per fit that ``cevns bench`` quotes
+    beside the likelihood speed (docs/sampling.md).
+    """
+    from contextlib import nullcontext
+
+    from .inference.fitting import fit
+
+    try:
+        from threadpoolctl import threadpool_limits
+
+        single_core = threadpool_limits(1)
+    except ImportError:  # pragma: no cover
+        single_core = nullcontext()
+    with single_core:
+        model = Model.from_scenario(scenario)
+        config = scenario.config.fit
+        data = model.observed() if config.data == "observed" else model.asimov(config.asimov_truth or None)
+        start = time.perf_counter()
+        result = fit(model, data, nuisances=config.nuisances, seed=seed, verbose=False)
+        wall = time.perf_counter() - start
+    stats = result.stats or {}
+    return {
+        "sampler": result.settings["sampler"],
+        "n_live": result.settings["nlive"],
+        "nuisances": config.nuisances,
+        "n_sampled": len(result.names),
+        "wall_seconds": wall,
+        "sampler_seconds": result.wall_seconds,
+        "n_likelihood_calls": result.n_likelihood_calls,
+        "log_evidence": result.log_evidence,
+        "log_evidence_err": result.log_evidence_err,
+        "khat": stats.get("khat"),
+        "ess": stats.get("ess"),
+    }

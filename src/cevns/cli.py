@@ -307,11 +307,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise ConfigError(f"--seconds must be a finite number in (0, {MAX_BENCH_SECONDS}], got {args.seconds}")
     if args.tasks is not None and not 1 <= args.tasks <= MAX_BENCH_TASKS:
         raise ConfigError(f"--tasks must be between 1 and {MAX_BENCH_TASKS}, got {args.tasks}")
+    if args.plot is not None and not args.tasks:
+        raise ConfigError("--plot draws the task-farm scaling: give --tasks N too")
+    _check_plot_path(args.plot)
     result = benchmark_likelihood(Scenario.load(args.scenario), batch=args.batch, seconds=args.seconds)
     if args.tasks:
         from .tasks import benchmark_tasks
 
         result["tasks"] = benchmark_tasks(args.scenario, n_tasks=args.tasks, workers=(1, 2), mpi_ranks=(3,) if args.mpi else ())
+        if args.plot:
+            from .plotting import task_scaling_figure
+
+            _save_figure(task_scaling_figure(result["tasks"]), args.plot, "--plot")
+    if args.fit:
+        from .bench import benchmark_fit
+
+        result["fit"] = benchmark_fit(Scenario.load(args.scenario))
     if args.json:
         _print_json(result)
     else:
@@ -321,6 +332,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if result["naive_evals_per_second"] is not None:
             print(f"  naive likelihood (integrates every call):       {result['naive_evals_per_second']:.3e} evals/s")
             print(f"  speed-up: {result['speedup']:.3g}x")
+        if "fit" in result:
+            f = result["fit"]
+            from .inference.samplers import points_phrase
+
+            khat = f"k-hat {f['khat']:.2f}, " if f["khat"] is not None else ""
+            print(f"  one fit, default sampler ({f['sampler']}, {points_phrase(f['sampler'], f['n_live'])}, "
+                  f"{f['n_sampled']} sampled, nuisances {f['nuisances']}): {f['sampler_seconds']:.2f} s sampling, "
+                  f"{f['n_likelihood_calls']} likelihood calls, {khat}log Z {f['log_evidence']:.3f} +- {f['log_evidence_err']:.3f}")
         for label, setting in result.get("tasks", {}).get("settings", {}).items():
             print(f"  task farm, {label:<8} ({setting['workers']} worker(s)): {setting['tasks_per_second']:.3g} toy fits/s, "
                   f"speed-up {setting.get('speedup', 1.0):.2f}x, overhead {1e3 * setting['overhead_per_task_s']:.2f} ms/task")
@@ -490,7 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="likelihood evaluations per second, kernels vs naive integration",
         description="Measure batched likelihood evaluations per second on one core (kernel algebra) beside the "
-        "naive likelihood that integrates the flux for every call, and their ratio.",
+        "naive likelihood that integrates the flux for every call, and their ratio; then the wall time of one fit "
+        "with the default sampler.",
     )
     p.add_argument("scenario", nargs="?", default="future-combined", metavar="SCENARIO", help="default future-combined")
     p.add_argument("--batch", type=int, default=10000, help="points per batch (default 10000)")
@@ -498,6 +518,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tasks", type=int, metavar="N", help="also time N toy fits on the task farm with 1 and 2 local workers "
                    "(docs/scaling.md)")
     p.add_argument("--mpi", action="store_true", help="with --tasks: also under mpiexec -n 3 (2 worker ranks)")
+    p.add_argument("--plot", metavar="FILE", help="with --tasks: draw tasks/s against workers with the cluster projection "
+                   "(.png, .pdf or .svg)")
+    p.add_argument("--fit", action=argparse.BooleanOptionalAction, default=True,
+                   help="also time one fit with the default sampler, seed 0 (the sampler time per fit; default on; "
+                   "--no-fit skips it)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_bench)
     return parser

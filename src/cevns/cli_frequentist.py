@@ -217,10 +217,11 @@ def toy_task(spec: dict) -> dict:
                 marginal = p.sum(axis=1 - j) if p.ndim == 2 else p
                 cover[f"{lv:.2f}"] = grid_covers([axes[j]], marginal, values[:1], lv)
         out["hpd_covered"] = cover
-    elif spec.get("bayes") == "nautilus":
+    elif spec.get("bayes") in ("fit", "nautilus"):  # the default sampler's quick-look preset (smc), or nautilus
         from .inference.fitting import fit
 
-        result = fit(toy_model, data, fast=True, seed=int(rng.integers(2**31)))
+        result = fit(toy_model, data, sampler="nautilus" if spec["bayes"] == "nautilus" else None, fast=True,
+                     seed=int(rng.integers(2**31)), verbose=False)
         out["hpd_covered"] = {f"{lv:.2f}": any(lo <= values[0] <= hi for lo, hi in result.hpd(spec["params"][0], lv))
                               for lv in spec["levels"]}
     return out
@@ -275,7 +276,7 @@ def cmd_toys(args: argparse.Namespace) -> int:
         for name in params:
             profiler.index(name)
         if args.bayes == "grid" and len(model.free_indices) > 2:
-            raise ConfigError(f"--bayes grid needs at most 2 free parameters; {args.scenario} has {len(model.free_indices)}: use --bayes nautilus")
+            raise ConfigError(f"--bayes grid needs at most 2 free parameters; {args.scenario} has {len(model.free_indices)}: use --bayes fit")
         specs = toy_specs(args.scenario, truth, params, args.n, args.seed, not args.no_auxiliary, args.bayes)
         out = Path(args.out)
         start = time.perf_counter()
@@ -436,8 +437,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--truth", action="append", metavar="NAME=VALUE", help="the truth (default: the nominal, SM, point)")
     p.add_argument("-n", type=int, default=200, help="number of toys (default 200)")
     p.add_argument("--seed", type=_seed, default=0, help="seed; toy i uses SeedSequence(seed).spawn(n)[i]")
-    p.add_argument("--bayes", choices=["none", "grid", "nautilus"], default="none",
-                   help="also check HPD sets: grid posterior (<= 2 free parameters) or cevns.fit --fast per toy")
+    p.add_argument("--bayes", choices=["none", "grid", "fit", "nautilus"], default="none",
+                   help="also check HPD sets: grid posterior (<= 2 free parameters), or one cevns.fit --fast per toy with "
+                   "the default sampler (fit: smc for marginalized fits up to 4-D) or with nautilus")
     p.add_argument("--no-auxiliary", action="store_true", help="keep the constraint centres fixed (fluctuate counts only)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (tasks/ holds one JSON per finished toy)")
     p.add_argument("--json", action="store_true", help="print toys.json to stdout")

@@ -259,11 +259,19 @@ def benchmark_tasks(scenario: str = "future-combined", n_tasks: int = 48, worker
                            "cpu_count": os.cpu_count(), "settings": {}}
     reference = None
     identical = True
+    from contextlib import nullcontext
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        threadpool_limits = None
     for w in workers:
         backend = "serial" if w == 1 else "process"
-        _time_run(benchmark_task, specs[:1], "serial", 1)  # warm the model cache of this process
-        seconds, results = _time_run(benchmark_task, specs, backend, w)
-        noop_seconds, _ = _time_run(_noop_task, [{"key": str(i)} for i in range(n_noop)], backend, w)
+        # one worker means one core: the serial run gets one BLAS thread, as each pool worker does (_single_thread)
+        with threadpool_limits(1) if threadpool_limits and backend == "serial" else nullcontext():
+            _time_run(benchmark_task, specs[:1], "serial", 1)  # warm the model cache of this process
+            seconds, results = _time_run(benchmark_task, specs, backend, w)
+            noop_seconds, _ = _time_run(_noop_task, [{"key": str(i)} for i in range(n_noop)], backend, w)
         reference = reference or results
         identical &= results == reference
         out["settings"][f"local-{w}"] = {"backend": backend, "workers": w, "seconds": seconds, "tasks_per_second": n_tasks / seconds,
