@@ -9,7 +9,7 @@ from scipy import special, stats
 import cevns
 from cevns.config import resolve_raw, validate_config
 from cevns.model import Model, ModelError
-from cevns.model.parameters import histosys_delta, histosys_delta_derivative
+from cevns.model.parameters import histosys_delta, histosys_delta_derivative, histosys_delta_second_derivative
 from cevns.scenario import Scenario
 
 
@@ -154,6 +154,28 @@ def test_histosys_interpolation_is_smooth_and_linear_outside():
     assert histosys_delta_derivative(alpha, u, d)[1:-1] == pytest.approx(numeric[1:-1], abs=1e-3)
     assert histosys_delta(np.array([[2.0]]), u, d)[0] == pytest.approx(2 * u)
     assert histosys_delta(np.array([[-3.0]]), u, d)[0] == pytest.approx(-3 * d)
+
+
+def test_histosys_matches_the_piecewise_code4p_formula_bin_by_bin():
+    """The per-point coefficient form equals pyhf's code4p written out elementwise (ROOT HistFactory
+    PiecewiseInterpolation code 4), and its derivatives equal finite differences of it."""
+    rng = np.random.default_rng(3)
+    u, d = rng.normal(0, 0.3, 50), rng.normal(0, 0.3, 50)
+    alpha = np.concatenate([rng.uniform(-3, 3, 200), [-1.0, 0.0, 1.0]])[:, None]
+    s, a = 0.5 * (u + d), (u - d) / 16
+    piecewise = np.where(alpha > 1, alpha * u, np.where(alpha < -1, alpha * d,
+                                                        alpha * (s + alpha * a * (15 + alpha**2 * (3 * alpha**2 - 10)))))
+    assert histosys_delta(alpha, u, d) == pytest.approx(piecewise, abs=1e-14)
+    assert histosys_delta(np.array([[1.0]]), u, d)[0] == pytest.approx(u, abs=1e-15)
+    assert histosys_delta(np.array([[-1.0]]), u, d)[0] == pytest.approx(-d, abs=1e-15)
+    h = 1e-6
+    inner = alpha[np.abs(alpha[:, 0]) < 1 - 2 * h]
+    first = (histosys_delta(inner + h, u, d) - histosys_delta(inner - h, u, d)) / (2 * h)
+    assert histosys_delta_derivative(inner, u, d) == pytest.approx(first, abs=1e-8)
+    second = (histosys_delta_derivative(inner + h, u, d) - histosys_delta_derivative(inner - h, u, d)) / (2 * h)
+    assert histosys_delta_second_derivative(inner, u, d) == pytest.approx(second, abs=1e-7)
+    outer = alpha[np.abs(alpha[:, 0]) > 1]
+    assert np.all(histosys_delta_second_derivative(outer, u, d) == 0.0)
 
 
 def test_shared_nuisance_moves_every_experiment_that_names_it(systematic_model):

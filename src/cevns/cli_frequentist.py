@@ -257,7 +257,7 @@ def cmd_toys(args: argparse.Namespace) -> int:
     import time
 
     from .forecast import cached_model
-    from .tasks import run_tasks, task_executor
+    from .tasks import progress_lines, run_tasks, task_executor
 
     params = _names(args.params)
     if not 1 <= args.n <= MAX_TOYS:
@@ -280,7 +280,7 @@ def cmd_toys(args: argparse.Namespace) -> int:
         specs = toy_specs(args.scenario, truth, params, args.n, args.seed, not args.no_auxiliary, args.bayes)
         out = Path(args.out)
         start = time.perf_counter()
-        results = run_tasks(toy_task, specs, executor, store=out / "tasks")
+        results = run_tasks(toy_task, specs, executor, store=out / "tasks", progress=progress_lines(f"[{args.scenario}] toys"))
         summary = {"scenario": args.scenario, "truth": truth, "params": params, "seed": args.seed,
                    "auxiliary": not args.no_auxiliary, "bayes": args.bayes, **summarize_toys(results, params),
                    "wall_seconds": time.perf_counter() - start}
@@ -322,7 +322,7 @@ def _plot_t(results: list[dict], params: list[str], path: Path) -> None:
 # ------------------------------------------------------------------------------------------------------
 def cmd_forecast(args: argparse.Namespace) -> int:
     from .forecast import forecast_specs, forecast_task, parse_vary, target_pair_specs
-    from .tasks import run_tasks, task_executor
+    from .tasks import progress_lines, run_tasks, task_executor
 
     params = _names(args.params)
     if (args.vary is None) == (args.targets is None):
@@ -338,7 +338,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             targets = [t.strip() for t in args.targets.split(",") if t.strip()]
             specs = target_pair_specs(args.scenario, targets, params, truth, args.points, args.profile_others)
         out = Path(args.out)
-        results = run_tasks(forecast_task, specs, executor, store=out / "tasks")
+        results = run_tasks(forecast_task, specs, executor, store=out / "tasks",
+                            progress=progress_lines(f"[{args.scenario}] forecast points"))
     summary = {"scenario": args.scenario, "params": params, "experiment": args.experiment, "truth": truth, "points": []}
     for spec, result in zip(specs, results, strict=True):
         entry = {"changes": spec["model"]["changes"], **({"pair": spec["pair"]} if "pair" in spec else {}),

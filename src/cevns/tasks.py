@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -141,6 +142,21 @@ def _stored(path: Path, spec: dict) -> Any:
     if record.get("spec") != _canonical(spec):
         raise ConfigError(f"{path} holds the result of another task spec; use another output folder or delete it")
     return record["result"]
+
+
+def progress_lines(label: str, every_seconds: float = 2.0) -> Callable[[int, int], None]:
+    """A ``progress(done, total)`` for :func:`run_tasks` that prints ``label: done/total done (12 s)`` to stderr,
+    at most once per ``every_seconds`` and always for the last task (long toy and forecast runs)."""
+    start = time.perf_counter()
+    last = [-float("inf")]
+
+    def report(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done == total or now - last[0] >= every_seconds:
+            last[0] = now
+            print(f"{label}: {done}/{total} done ({now - start:.0f} s)", file=sys.stderr, flush=True)
+
+    return report
 
 
 def run_tasks(function: Callable[[dict], Any], specs: Sequence[dict], executor: Executor | None = None,

