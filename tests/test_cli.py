@@ -177,3 +177,19 @@ def test_bench_tasks_plot(tmp_path, capsys):
     assert figure.stat().st_size > 10_000
     code, _, err = run(capsys, "bench", "--plot", str(figure), "--no-fit")
     assert code == 2 and "--tasks" in err
+
+
+def test_help_of_every_command(capsys):
+    """`cevns --help` and `cevns COMMAND --help` print their text and exit 0 (a stray % in a help string once
+    made argparse raise a traceback for the top-level --help)."""
+    with pytest.raises(SystemExit) as top:
+        main(["--help"])
+    assert top.value.code == 0
+    commands = [line.split()[0] for line in capsys.readouterr().out.splitlines()
+                if line.startswith("    ") and not line.startswith("     ") and not line.split()[0].startswith("-")]
+    assert {"fit", "reproduce", "toys", "forecast", "bench", "profile"} <= set(commands)
+    for command in commands:
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0, command
+        assert "usage: cevns " + command in capsys.readouterr().out

@@ -424,8 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "fit",
-        help="Bayesian fit of NSI couplings (nested sampling)",
-        description="Nested-sampling fit of the free NSI couplings of a scenario ([fit] table) with flux and "
+        help="Bayesian fit of NSI couplings (smc or nested sampling)",
+        description="Bayesian fit (smc or nested sampling, chosen per fit dimension: docs/sampling.md) of the free "
+        "parameters of a scenario ([fit] table) with flux and "
         "background nuisances; writes config.toml, summary.json, samples.csv and corner.png/pdf into --out.",
     )
     p.add_argument("scenario", metavar="SCENARIO_OR_FILE", help="built-in fit scenario or TOML path")
@@ -507,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "bench",
-        help="likelihood evaluations per second, kernels vs naive integration",
+        help="likelihood evaluations per second (kernels vs naive) and the sampler time of one fit",
         description="Measure batched likelihood evaluations per second on one core (kernel algebra) beside the "
         "naive likelihood that integrates the flux for every call, and their ratio; then the wall time of one fit "
         "with the default sampler.",

@@ -448,7 +448,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_toys)
 
     p = subparsers.add_parser(
-        "forecast", help="expected 95% widths of couplings against a detector setting, or per target pair",
+        "forecast", help="expected 95%% widths of couplings against a detector setting, or per target pair",
         description="Asimov profile-likelihood widths (Wilks 95%) of --params while one setting of the scenario's "
         "experiments is varied (--vary exposure_kg_day=1e3,1e4,1e5; threshold_keV, background_per_kg_day_keV, "
         "target, distance_m, ...), or for every pair of --targets (which pair breaks the eps^u/eps^d degeneracy best).")

@@ -52,6 +52,11 @@ IMPORTANCE_INFLATION = 1.2
 #: Points per block in batched evaluation with sampled nuisances: keeps the intermediate
 #: arrays in cache (measured with `cevns bench`: 1024 is ~2x faster per point than 20000).
 EVALUATION_CHUNK = 1024
+#: The same bound in array elements (points x bins) for models with many bins: the block is
+#: min(EVALUATION_CHUNK, EVALUATION_ELEMENTS // bins) points. Measured (one core): argon release,
+#: 960 bins, 16/64/136/1024 points per block: 24/35/27/17 k evaluations/s (64 points = 61 k elements);
+#: future-combined (40 bins) is fastest at 1024-2048 points (41-82 k elements).
+EVALUATION_ELEMENTS = 65536
 #: Points per block of the Laplace path (Newton on (n, M, M) systems); measured with
 #: `cevns bench` (see docs/architecture.md).
 MARGINAL_CHUNK = 128
@@ -340,16 +345,29 @@ class Model:
                             out[:, pb, pa] += value
         return out
 
+    def _sample_value(self, sample: Sample, signal: np.ndarray, pars: np.ndarray) -> np.ndarray:
+        """A sample's expected counts (n, n_bins): nominal times every modifier's factor. The per-point
+        factors (n, 1) are multiplied together first, so each full (n, n_bins) array is touched once per
+        shape factor and once for all normalisations."""
+        n_bins = sample.bins.stop - sample.bins.start
+        scalar, shapes = None, []
+        for modifier in sample.modifiers:
+            factor = self._factor(modifier, pars, n_bins)
+            if factor.shape[1] == 1:
+                scalar = factor if scalar is None else scalar * factor
+            else:
+                shapes.append(factor)
+        value = self._sample_nominal(sample, signal, pars.shape[0])
+        value = value * scalar if scalar is not None else value
+        for factor in shapes:
+            value = value * factor
+        return value
+
     def _expected(self, pars: np.ndarray) -> np.ndarray:
-        n = pars.shape[0]
         signal = self.signal_columns(pars)
-        lam = np.zeros((n, self.n_bins))
+        lam = np.zeros((pars.shape[0], self.n_bins))
         for sample in self.samples:
-            n_bins = sample.bins.stop - sample.bins.start
-            value = self._sample_nominal(sample, signal, n)
-            for modifier in sample.modifiers:
-                value = value * self._factor(modifier, pars, n_bins)
-            lam[:, sample.bins] += value
+            lam[:, sample.bins] += self._sample_value(sample, signal, pars)
         return lam
 
     def expected_counts(self, pars: np.ndarray) -> np.ndarray:
@@ -362,11 +380,7 @@ class Model:
         signal = self.signal_columns(pars)
         out: dict[str, dict[str, np.ndarray]] = {name: {} for name in self.experiment_bins}
         for sample in self.samples:
-            n_bins = sample.bins.stop - sample.bins.start
-            value = self._sample_nominal(sample, signal, pars.shape[0])
-            for modifier in sample.modifiers:
-                value = value * self._factor(modifier, pars, n_bins)
-            out[sample.experiment][sample.component] = np.array(value)
+            out[sample.experiment][sample.component] = np.array(self._sample_value(sample, signal, pars))
         return out
 
     # -- data sets ---------------------------------------------------------------------------------
@@ -422,7 +436,8 @@ class Model:
         data = self._check_data(data)
         if data.ndim == 2 and data.shape[0] != pars.shape[0]:
             raise ModelError(f"data of shape {data.shape} for {pars.shape[0]} parameter points")
-        return self._chunked(lambda p, d: self._poisson(self._expected(p), d), pars, data, EVALUATION_CHUNK)
+        chunk = max(1, min(EVALUATION_CHUNK, EVALUATION_ELEMENTS // max(self.n_bins, 1)))
+        return self._chunked(lambda p, d: self._poisson(self._expected(p), d), pars, data, chunk)
 
     def logpdf(self, pars: np.ndarray, data: np.ndarray) -> np.ndarray:
         """log p(data, constrained | pars) = log L + sum log N(constrained | center, sigma), (n,) (pyhf convention).
@@ -504,13 +519,18 @@ class Model:
 
         current = None if self._linear_nuisances else objective(lam, full[:, idx], data)
         iterations = NEWTON_ITERATIONS if self._linear_nuisances else NONLINEAR_NEWTON_ITERATIONS
-        # Only the points still moving are iterated: a point leaves once its step is below NEWTON_TOLERANCE
-        # (measured on the argon release: 14-25 Jacobians per point alone, 307 for a block of 64 iterated together).
+        # Non-linear models iterate only the points still moving: a point leaves once its step is below
+        # NEWTON_TOLERANCE (argon release: 14-25 Jacobians per point alone, 307 for a block of 64 iterated
+        # together). Linear models converge in a few exact Newton steps together, and copying the rows
+        # would cost more than it saves (future-combined: 25% slower), so they keep the whole block.
         active = np.arange(len(full))
+        everything = True  # every point still active: work on views, not copies
         for _ in range(iterations):
             if active.size == 0:
                 break
-            data_a, lam_a, jac_a, full_a = rows_of(data, active), lam[active], jac[active], full[active]
+            rows_now = slice(None) if everything else active
+            data_a = data if everything else rows_of(data, active)
+            lam_a, jac_a, full_a = lam[rows_now], jac[rows_now], full[rows_now]
             safe = np.maximum(lam_a, LAMBDA_FLOOR)
             nu = full_a[:, idx]
             jac_t = np.swapaxes(jac_a, 1, 2)
@@ -521,9 +541,9 @@ class Model:
             with np.errstate(divide="ignore", invalid="ignore"):
                 limits = np.where(delta < 0, -0.9 * safe / delta, np.inf)
             alpha = np.minimum(1.0, limits.min(axis=1))
-            if self._linear_nuisances:  # exact Newton on a concave function: no line search needed
-                full[np.ix_(active, idx)] = nu + alpha[:, None] * step
-                lam[active] = lam_a + alpha[:, None] * delta
+            if self._linear_nuisances:  # exact Newton on a concave function: no line search needed (all rows)
+                full[:, idx] = nu + alpha[:, None] * step
+                lam = lam_a + alpha[:, None] * delta
             else:  # damped Newton: halve the step until the objective does not decrease (backtracking)
                 trial = full_a.copy()
                 trial[:, idx] = nu + alpha[:, None] * step
@@ -546,7 +566,13 @@ class Model:
                 kept = active[keep]
                 full[kept] = trial[keep]
                 lam[kept], jac[kept], current[kept] = lam_t[keep], jac_t2[keep], value_t[keep]
-            active = active[np.max(np.abs(alpha[:, None] * step), axis=1) >= NEWTON_TOLERANCE]
+            moving = np.max(np.abs(alpha[:, None] * step), axis=1) >= NEWTON_TOLERANCE
+            if self._linear_nuisances:
+                if not moving.any():
+                    break
+            else:
+                active = active[moving]
+                everything = everything and bool(moving.all())
         safe = np.maximum(lam, LAMBDA_FLOOR)
         value = self._poisson(lam, data) - 0.5 * np.sum((full[:, idx] - centers) ** 2 * inv_var, axis=1)
         jac_t = np.swapaxes(jac, 1, 2)
