@@ -10,6 +10,17 @@ from .model import Model
 from .physics.couplings import NSI_NAMES, N_NSI
 
 
+def _single_core():  # noqa: ANN202
+    """BLAS limited to one thread where threadpoolctl is present (it is a dependency)."""
+    from contextlib import nullcontext
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return nullcontext()
+    return threadpool_limits(1)
+
+
 def _rate(fn, n_per_call: int, seconds: float) -> float:  # noqa: ANN001
     fn()  # warm-up
     calls, start = 0, time.perf_counter()
@@ -23,15 +34,7 @@ def _rate(fn, n_per_call: int, seconds: float) -> float:  # noqa: ANN001
 
 def benchmark_likelihood(scenario, batch: int = 10000, seconds: float = 2.0, seed: int = 0) -> dict:  # noqa: ANN001
     """Evaluations per second on one core (BLAS limited to one thread where threadpoolctl is present)."""
-    from contextlib import nullcontext
-
-    try:
-        from threadpoolctl import threadpool_limits
-
-        single_core = threadpool_limits(1)
-    except ImportError:  # pragma: no cover
-        single_core = nullcontext()
-    with single_core:
+    with _single_core():
         model = Model.from_scenario(scenario)
         data = model.observed() if scenario.config.fit.data == "observed" else model.asimov()
         rng = np.random.default_rng(seed)
@@ -71,17 +74,9 @@ def benchmark_fit(scenario, seed: int = 0) -> dict:  # noqa: ANN001
     and log Z with the run's diagnostics: the sampler time per fit that ``cevns bench`` quotes
     beside the likelihood speed (docs/sampling.md).
     """
-    from contextlib import nullcontext
-
     from .inference.fitting import fit
 
-    try:
-        from threadpoolctl import threadpool_limits
-
-        single_core = threadpool_limits(1)
-    except ImportError:  # pragma: no cover
-        single_core = nullcontext()
-    with single_core:
+    with _single_core():
         model = Model.from_scenario(scenario)
         config = scenario.config.fit
         data = model.observed() if config.data == "observed" else model.asimov(config.asimov_truth or None)
