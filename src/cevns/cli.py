@@ -383,7 +383,7 @@ def cmd_degeneracy(args: argparse.Namespace) -> int:
 
 def _add_run_options(p: argparse.ArgumentParser, json_help: str) -> None:
     """--fast, --seed, --quiet, --json: shared by the commands that run fits."""
-    p.add_argument("--fast", action="store_true", help="quick-look preset: fewer live points and a looser tolerance")
+    p.add_argument("--fast", action="store_true", help="quick-look preset: fewer particles or live points and a looser tolerance")
     p.add_argument("--seed", type=seed_value, default=0, help=f"random seed in [0, {MAX_SEED}] (default 0); same seed, same numbers")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--json", action="store_true", help=json_help)
