@@ -262,3 +262,52 @@ def test_lar_fitted_cevns_counts_match_collaboration():
     counts = _fitted_signal("coherent-lar-2020", "LAr-2020")
     assert abs(np.mean(counts) - 159.0) < 43.0
     assert np.std(counts) == pytest.approx(43.0, rel=0.25)
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_free_norm_prior_broad_gaussian_is_integrated_out(tmp_path):
+    """[fit] free_norm_prior = "broad-gaussian": the steady-state normalisation of CsI 2021 (flat on [0.5, 1.5] by
+    default, sampled) becomes N(1, 0.5) and is Laplace-marginalized; the Laplace marginal agrees with the
+    importance-sampled exact nuisance integral (a second method) at couplings on and off the SM."""
+    from cevns.errors import ConfigError
+    from cevns.model import Model
+    from cevns.scenario import Scenario
+
+    flat = Model.from_scenario(Scenario.load("coherent-csi-2021-4p"))
+    assert flat.kinds["ss_CsI-2021"] == "normfactor" and "ss_CsI-2021" in flat.sampled_names("marginalized")
+    path = _write(tmp_path, "gauss.toml", 'base = "coherent-csi-2021-4p"\nname = "g"\n[fit]\nfree_norm_prior = "broad-gaussian"\n')
+    model = Model.from_scenario(Scenario.load(path))
+    ss = next(p for p in model.parameters if p.name == "ss_CsI-2021")
+    assert model.kinds["ss_CsI-2021"] == "normsys" and ss.center == 1.0 and ss.sigma == 0.5
+    assert model.sampled_names("marginalized") == ["eps_u_ee", "eps_d_ee", "eps_u_mumu", "eps_d_mumu"]
+    data = model.observed()
+    free = np.array([[0.0, 0.0, 0.0, 0.0], [0.1, -0.05, 0.2, 0.0], [-0.3, 0.4, 0.1, -0.2]])
+    laplace = model.log_marginal_likelihood(free, data)
+    exact, error = model.log_marginal_importance(free, data, np.random.default_rng(5), n_draws=4000)
+    assert np.all(np.abs(laplace - exact) < 5 * error + 0.01), (laplace, exact, error)
+    # the side-band data pin the normalisation: its conditional posterior is far narrower than the prior
+    _, _, hessian = model.conditional_mode(free[:1], data)
+    position = list(model.constrained_indices).index(model.parameter_names.index("ss_CsI-2021"))
+    assert np.sqrt(np.linalg.inv(-hessian[0])[position, position]) < 0.05 * ss.sigma
+    bad = _write(tmp_path, "bad.toml", 'base = "coherent-csi-2021-4p"\nname = "b"\n[[datasets]]\nname = "CsI-2021"\n'
+                 'options = { systematics_model = "combined-norm", steady_state_range = [1.1, 2.0] }\n'
+                 '[fit]\nfree_norm_prior = "broad-gaussian"\n')
+    with pytest.raises(ConfigError, match="free_norm_prior"):
+        Model.from_scenario(Scenario.load(bad))
+
+
+@pytest.mark.parametrize("name", ["measured-combined-4p", "measured-combined-coherent-4p"])
+def test_argon_combinations_sample_only_the_couplings(name):
+    """The combinations with the argon release integrate their free background normalisations out
+    (free_norm_prior = "broad-gaussian"), so the default sampler sees the 4 couplings."""
+    from cevns.inference.fitting import default_sampler_settings
+
+    model = cevns.Model.from_scenario(Scenario.load(name))
+    names = model.sampled_names("marginalized")
+    assert names == ["eps_u_ee", "eps_d_ee", "eps_u_mumu", "eps_d_mumu"]
+    assert default_sampler_settings(len(names), False, False)["sampler"] == "smc"

@@ -270,6 +270,12 @@ class FitConfig(_Model):
     asimov_truth: dict[str, Number] = Field(default_factory=dict)
     nuisances: Literal["marginalized", "sampled"] = "marginalized"
     grid_points: dict[str, Annotated[int, Strict(), Field(ge=3, le=1000)]] = Field(default_factory=dict)
+    #: Prior of the data sets' free normalisations (``free-norm`` systematics, e.g. a steady-state
+    #: background measured in a side band): "flat" on their range, sampled with the couplings; or
+    #: "broad-gaussian", N(1, half the range), a constrained nuisance like the others (integrated out
+    #: per point when nuisances are marginalized). Use the latter when the data pin the normalisation
+    #: to a small fraction of its range: the couplings' posterior is then the same (docs/data.md).
+    free_norm_prior: Literal["flat", "broad-gaussian"] = "flat"
 
     @field_validator("free", "fixed", "asimov_truth", "grid_points", mode="before")
     @classmethod

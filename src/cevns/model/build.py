@@ -160,14 +160,18 @@ def build_model(scenario, grid_points: Mapping[str, int] | None = None) -> Model
     fit = scenario.config.fit
     grid_points = {**fit.grid_points, **(grid_points or {})}
     return build_model_from_channels(scenario.channels_at(None), fit.free, fit.fixed, scenario.physics, grid_points,
-                                     scenario.channels_at, scenario.name)
+                                     scenario.channels_at, scenario.name, fit.free_norm_prior)
 
 
 def build_model_from_channels(channels: Sequence[Channel], free: Mapping[str, tuple[float, float]],
                               fixed: Mapping[str, float] | None = None, physics=None,  # noqa: ANN001
                               grid_points: Mapping[str, int] | None = None,
-                              channels_at: Callable | None = None, name: str = "model") -> Model:
+                              channels_at: Callable | None = None, name: str = "model",
+                              free_norm_prior: str = "flat") -> Model:
     """The :class:`Model` of ``channels`` with flat priors on ``free`` (coupling or physics names -> range).
+
+    ``free_norm_prior``: "flat" (``free-norm`` systematics are free normalisations on their range) or
+    "broad-gaussian" (N(1, half the range), constrained, see ``FitConfig.free_norm_prior``).
 
     ``physics``: the :class:`cevns.experiment.PhysicsOptions` the channels were built with (its
     sin^2(theta_W) is the reference of the linear basis); ``channels_at(physics)`` rebuilds the
@@ -212,8 +216,14 @@ def build_model_from_channels(channels: Sequence[Channel], free: Mapping[str, tu
             elif kind == "staterror":
                 for k, width in enumerate(syst.relative):
                     registry.add(Parameter.constrained_parameter(f"{syst.name}[{channel.name}:{k}]", kind, 1.0, width))
-            else:
+            elif free_norm_prior == "flat":
                 registry.add(Parameter(syst.name, "normfactor", tuple(syst.range), 1.0))
+            else:  # broad Gaussian around the nominal 1: half the flat range as its width
+                lo, hi = syst.range
+                if not lo < 1.0 < hi:
+                    raise ConfigError(f"free_norm_prior = 'broad-gaussian' centres {syst.name!r} on 1, outside its range "
+                                      f"[{lo}, {hi}]; widen the range or keep free_norm_prior = 'flat'")
+                registry.add(Parameter.constrained_parameter(syst.name, "normsys", 1.0, 0.5 * (hi - lo)))
     # order: couplings and physics, free normalisations, constrained
     ordered = sorted(registry.parameters.values(), key=lambda p: (p.kind not in ("coupling", "physics"), p.constrained))
     index = {p.name: i for i, p in enumerate(ordered)}
@@ -244,6 +254,8 @@ def build_model_from_channels(channels: Sequence[Channel], free: Mapping[str, tu
                 raise ConfigError(f"{channel.name!r}: systematic {syst.name!r} applies to unknown sample(s) {unknown}; "
                                   f"use 'signal', 'background' or one of {sorted(known)}")
             kind = SYSTEMATIC_KINDS[syst.kind]
+            if kind == "normfactor" and free_norm_prior != "flat":
+                kind = "normsys"
             for sample in channel_samples:
                 is_background = not sample.is_signal
                 if not any(_applies(t, sample.component, is_background) for t in syst.applies_to):
