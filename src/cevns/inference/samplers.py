@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from .smc import effective_sample_size
 
 SAMPLERS = ("nautilus", "ultranest", "dynesty", "smc")
 DEFAULT_SAMPLER = "nautilus"
@@ -402,11 +403,6 @@ def run_sampler(
     return out
 
 
-def _ess(log_w: np.ndarray) -> float:
-    w = np.exp(log_w - np.max(log_w))
-    return float(w.sum() ** 2 / np.sum(w**2))
-
-
 def _run_nautilus(names, prior_transform, log_likelihood, n_live, tolerance, seed, checkpoint_dir, resume, mode, pool,  # noqa: ANN001
                   progress):  # noqa: ANN001
     from nautilus import Sampler
@@ -430,7 +426,7 @@ def _run_nautilus(names, prior_transform, log_likelihood, n_live, tolerance, see
     n_eff = float(sampler.n_eff)
     # nautilus counts every call, including chunks evaluated by other MPI ranks
     return SamplerOutput(points, _normalize(log_w), log_l, float(sampler.log_z), 1.0 / np.sqrt(max(n_eff, 1.0)), int(sampler.n_like), 0.0,
-                         {"n_eff": n_eff, "ess": _ess(log_w), "n_live": n_live, "backend": "nautilus"})
+                         {"n_eff": n_eff, "ess": effective_sample_size(log_w), "n_live": n_live, "backend": "nautilus"})
 
 
 def _nautilus_status(sampler, progress: Progress, f_live_target: float, n_eff_target: float) -> Callable:  # noqa: ANN001
@@ -505,7 +501,7 @@ def _run_ultranest(names, prior_transform, log_likelihood, n_live, tolerance, se
     births = _ultranest_births(sampler, captured["nodeids"]) if len(captured.get("nodeids", [])) == len(log_w) else None
     return SamplerOutput(np.asarray(weighted["points"]), _normalize(log_w), np.asarray(weighted["logl"]),
                          float(result["logz"]), float(result["logzerr"]), int(result["ncall"]), 0.0,
-                         {"n_live": n_live, "backend": "ultranest", "niter": int(result.get("niter", 0)), "ess": _ess(log_w)},
+                         {"n_live": n_live, "backend": "ultranest", "niter": int(result.get("niter", 0)), "ess": effective_sample_size(log_w)},
                          log_likelihood_birth=births)
 
 
@@ -544,7 +540,7 @@ def _run_dynesty(names, prior_transform, log_likelihood, n_live, tolerance, seed
     births = np.where(born_at > 0, logl[np.clip(born_at - 1, 0, len(logl) - 1)], -np.inf)
     return SamplerOutput(np.asarray(res.samples), _normalize(res.logwt), logl,
                          float(res.logz[-1]), float(res.logzerr[-1]), int(np.sum(res.ncall)), 0.0,
-                         {"n_live": n_live, "backend": "dynesty", "niter": int(res.niter), "ess": _ess(np.asarray(res.logwt))},
+                         {"n_live": n_live, "backend": "dynesty", "niter": int(res.niter), "ess": effective_sample_size(np.asarray(res.logwt))},
                          log_likelihood_birth=births)
 
 
