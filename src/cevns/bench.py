@@ -8,17 +8,7 @@ import numpy as np
 
 from .model import Model
 from .physics.couplings import NSI_NAMES, N_NSI
-
-
-def _single_core():  # noqa: ANN202
-    """BLAS limited to one thread where threadpoolctl is present (it is a dependency)."""
-    from contextlib import nullcontext
-
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return nullcontext()
-    return threadpool_limits(1)
+from .tasks import one_blas_thread
 
 
 def _rate(fn, n_per_call: int, seconds: float) -> float:  # noqa: ANN001
@@ -34,7 +24,7 @@ def _rate(fn, n_per_call: int, seconds: float) -> float:  # noqa: ANN001
 
 def benchmark_likelihood(scenario, batch: int = 10000, seconds: float = 2.0, seed: int = 0) -> dict:  # noqa: ANN001
     """Evaluations per second on one core (BLAS limited to one thread where threadpoolctl is present)."""
-    with _single_core():
+    with one_blas_thread():
         model = Model.from_scenario(scenario)
         data = model.observed() if scenario.config.fit.data == "observed" else model.asimov()
         rng = np.random.default_rng(seed)
@@ -76,7 +66,7 @@ def benchmark_fit(scenario, seed: int = 0) -> dict:  # noqa: ANN001
     """
     from .inference.fitting import fit
 
-    with _single_core():
+    with one_blas_thread():
         model = Model.from_scenario(scenario)
         config = scenario.config.fit
         data = model.observed() if config.data == "observed" else model.asimov(config.asimov_truth or None)

@@ -56,16 +56,23 @@ class SerialExecutor(Executor):
         return future
 
 
+def one_blas_thread():  # noqa: ANN201
+    """BLAS/OpenMP limited to one thread while in use (threadpoolctl, a dependency); a no-op without it.
+    One worker means one core: timings on one core and each pool worker use it."""
+    from contextlib import nullcontext
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return nullcontext()
+    return threadpool_limits(1)
+
+
 def _single_thread() -> None:
     """Process-pool initializer: one BLAS/OpenMP thread per worker (workers, not threads, share the cores)."""
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = "1"
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:  # pragma: no cover
-        pass
+    one_blas_thread()  # kept for the worker's lifetime: the limit is not undone
 
 
 def resolve_backend(backend: str = "auto", workers: int | None = None) -> str:
@@ -277,14 +284,10 @@ def benchmark_tasks(scenario: str = "future-combined", n_tasks: int = 48, worker
     identical = True
     from contextlib import nullcontext
 
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        threadpool_limits = None
     for w in workers:
         backend = "serial" if w == 1 else "process"
         # one worker means one core: the serial run gets one BLAS thread, as each pool worker does (_single_thread)
-        with threadpool_limits(1) if threadpool_limits and backend == "serial" else nullcontext():
+        with one_blas_thread() if backend == "serial" else nullcontext():
             _time_run(benchmark_task, specs[:1], "serial", 1)  # warm the model cache of this process
             seconds, results = _time_run(benchmark_task, specs, backend, w)
             noop_seconds, _ = _time_run(_noop_task, [{"key": str(i)} for i in range(n_noop)], backend, w)
