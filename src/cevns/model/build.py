@@ -254,8 +254,8 @@ def build_model_from_channels(channels: Sequence[Channel], free: Mapping[str, tu
                 raise ConfigError(f"{channel.name!r}: systematic {syst.name!r} applies to unknown sample(s) {unknown}; "
                                   f"use 'signal', 'background' or one of {sorted(known)}")
             kind = SYSTEMATIC_KINDS[syst.kind]
-            if kind == "normfactor" and free_norm_prior != "flat":
-                kind = "normsys"
+            if kind == "normfactor":  # a free-norm is a normfactor or (free_norm_prior) a normsys: as registered
+                kind = ordered[index[syst.name]].kind
             for sample in channel_samples:
                 is_background = not sample.is_signal
                 if not any(_applies(t, sample.component, is_background) for t in syst.applies_to):

@@ -529,7 +529,7 @@ class Model:
             if active.size == 0:
                 break
             rows_now = slice(None) if everything else active
-            data_a = data if everything else rows_of(data, active)
+            data_a = rows_of(data, rows_now)
             lam_a, jac_a, full_a = lam[rows_now], jac[rows_now], full[rows_now]
             safe = np.maximum(lam_a, LAMBDA_FLOOR)
             nu = full_a[:, idx]
