@@ -33,6 +33,7 @@ import numpy as np
 from scipy import special
 
 from ..errors import ConfigError
+from .evaluation import EvaluationPlan
 from .parameters import Parameter, histosys_delta, histosys_delta_derivative, histosys_delta_second_derivative
 
 #: Floor on expected counts inside the log: keeps log L finite when a bin's
@@ -53,10 +54,11 @@ IMPORTANCE_INFLATION = 1.2
 #: arrays in cache (measured with `cevns bench`: 1024 is ~2x faster per point than 20000).
 EVALUATION_CHUNK = 1024
 #: The same bound in array elements (points x bins) for models with many bins: the block is
-#: min(EVALUATION_CHUNK, EVALUATION_ELEMENTS // bins) points. Measured (one core): argon release,
-#: 960 bins, 16/64/136/1024 points per block: 24/35/27/17 k evaluations/s (64 points = 61 k elements);
-#: future-combined (40 bins) is fastest at 1024-2048 points (41-82 k elements).
-EVALUATION_ELEMENTS = 65536
+#: min(EVALUATION_CHUNK, EVALUATION_ELEMENTS // bins) points. Measured with the evaluation plan (one
+#: core, workspace buffers reused): measured-combined (1288 bins) at 25/50/101/203/814 points per block
+#: 61/76/83/93/84 k evaluations/s; the argon release alone (960 bins) at 68/136/273 points 105/112/108 k;
+#: future-combined (40 bins) is flat from 819 points on (EVALUATION_CHUNK bounds it).
+EVALUATION_ELEMENTS = 262144
 #: Points per block of the Laplace path (Newton on (n, M, M) systems); measured with
 #: `cevns bench` (see docs/architecture.md).
 MARGINAL_CHUNK = 128
@@ -151,6 +153,7 @@ class Model:
         self.free_indices = np.array([i for i, p in enumerate(self.parameters) if not p.constrained], dtype=np.intp)
         self.centers = np.array([p.center for p in self.parameters])
         self.sigmas = np.array([p.sigma for p in self.parameters])
+        self._plan: EvaluationPlan | None | bool = False  # built on first use (None: not applicable)
         # the Laplace path is exact Newton when lambda is linear in the constrained parameters:
         # every sample carries at most one constrained factor, and that factor is linear in it
         self._linear_nuisances = all(
@@ -363,7 +366,24 @@ class Model:
             value = value * factor
         return value
 
+    @property
+    def plan(self) -> EvaluationPlan | None:
+        """The compiled evaluation (:mod:`cevns.model.evaluation`); None with a ``physics`` grid (per-point
+        coefficients) or samples on overlapping bin ranges, which take the sample-by-sample path."""
+        if self._plan is False:
+            try:
+                self._plan = None if self.physics_grids else EvaluationPlan(self)
+            except ValueError:
+                self._plan = None
+        return self._plan
+
     def _expected(self, pars: np.ndarray) -> np.ndarray:
+        if self.plan is not None:
+            return self.plan.expected(pars)
+        return self._expected_by_sample(pars)
+
+    def _expected_by_sample(self, pars: np.ndarray) -> np.ndarray:
+        """lambda (n, K) sample by sample (the reference the evaluation plan is tested against)."""
         signal = self.signal_columns(pars)
         lam = np.zeros((pars.shape[0], self.n_bins))
         for sample in self.samples:
@@ -437,6 +457,9 @@ class Model:
         if data.ndim == 2 and data.shape[0] != pars.shape[0]:
             raise ModelError(f"data of shape {data.shape} for {pars.shape[0]} parameter points")
         chunk = max(1, min(EVALUATION_CHUNK, EVALUATION_ELEMENTS // max(self.n_bins, 1)))
+        plan = self.plan
+        if plan is not None:
+            return self._chunked(lambda p, d: plan.log_likelihood(p, d, LAMBDA_FLOOR), pars, data, chunk)
         return self._chunked(lambda p, d: self._poisson(self._expected(p), d), pars, data, chunk)
 
     def logpdf(self, pars: np.ndarray, data: np.ndarray) -> np.ndarray:

@@ -96,14 +96,9 @@ class Parameter:
         return cls(name, kind, (lower, center + CONSTRAINED_BOUND_SIGMAS * sigma), center, center, sigma)
 
 
-def _code4p(alpha: np.ndarray, delta_up: np.ndarray, delta_down: np.ndarray, order: int) -> np.ndarray:
-    """Delta(alpha) (order 0) or its first or second derivative, as a sum of per-point coefficients
-    times per-bin templates: [c_S, c_A, c_u, c_d] (n, 4) @ [S, A, u, d] (4, n_bins).
-
-    The polynomial in alpha is the same for every bin, so it is evaluated once per point and the
-    bins enter through one small matrix product (about 10x faster than evaluating the piecewise
-    polynomial on (n, n_bins) arrays, which dominated the Laplace path of the argon release).
-    """
+def code4p_coefficients(alpha: np.ndarray, order: int = 0) -> np.ndarray:
+    """Per-point coefficients [c_S, c_A, c_u, c_d] (n, 4) of Delta(alpha) (order 0) or of its first or
+    second derivative: Delta = coefficients @ :func:`code4p_templates` (see :func:`histosys_delta`)."""
     alpha = np.asarray(alpha, dtype=float).reshape(-1)
     inside, above, below = np.abs(alpha) <= 1.0, alpha > 1.0, alpha < -1.0
     a2 = alpha**2
@@ -120,8 +115,24 @@ def _code4p(alpha: np.ndarray, delta_up: np.ndarray, delta_down: np.ndarray, ord
         coefficients[:, 3] = below
     else:
         coefficients[:, 1] = np.where(inside, 30.0 + a2 * (90.0 * a2 - 120.0), 0.0)
-    templates = np.stack([0.5 * (delta_up + delta_down), 0.0625 * (delta_up - delta_down), delta_up, delta_down])
-    return coefficients @ templates
+    return coefficients
+
+
+def code4p_templates(delta_up: np.ndarray, delta_down: np.ndarray) -> np.ndarray:
+    """Per-bin templates [S, A, u, d] (4, n_bins) of :func:`histosys_delta`: S = (u + d)/2, A = (u - d)/16."""
+    delta_up, delta_down = np.asarray(delta_up, dtype=float), np.asarray(delta_down, dtype=float)
+    return np.stack([0.5 * (delta_up + delta_down), 0.0625 * (delta_up - delta_down), delta_up, delta_down])
+
+
+def _code4p(alpha: np.ndarray, delta_up: np.ndarray, delta_down: np.ndarray, order: int) -> np.ndarray:
+    """Delta(alpha) (order 0) or its first or second derivative, as a sum of per-point coefficients
+    times per-bin templates: [c_S, c_A, c_u, c_d] (n, 4) @ [S, A, u, d] (4, n_bins).
+
+    The polynomial in alpha is the same for every bin, so it is evaluated once per point and the
+    bins enter through one small matrix product (about 10x faster than evaluating the piecewise
+    polynomial on (n, n_bins) arrays, which dominated the Laplace path of the argon release).
+    """
+    return code4p_coefficients(alpha, order) @ code4p_templates(delta_up, delta_down)
 
 
 def histosys_delta(alpha: np.ndarray, delta_up: np.ndarray, delta_down: np.ndarray) -> np.ndarray:
