@@ -45,8 +45,10 @@ NEWTON_ITERATIONS = 8
 #: iterations, each with up to this many step halvings (backtracking on the objective).
 NONLINEAR_NEWTON_ITERATIONS = 30
 BACKTRACKING_HALVINGS = 12
-#: Convergence of the Newton iteration: largest step of any nuisance.
+#: Convergence of the Newton iteration: largest step of any nuisance ...
 NEWTON_TOLERANCE = 1e-10
+#: ... or the gain in log L the quadratic model still predicts (half the Newton decrement).
+DECREMENT_TOLERANCE = 1e-10
 #: Width factor of the importance-sampling proposal around the Laplace Gaussian (any value > 0
 #: is unbiased; ~1-1.5 has the smallest variance here).
 IMPORTANCE_INFLATION = 1.2
@@ -154,6 +156,8 @@ class Model:
         self.centers = np.array([p.center for p in self.parameters])
         self.sigmas = np.array([p.sigma for p in self.parameters])
         self._plan: EvaluationPlan | None | bool = False  # built on first use (None: not applicable)
+        self._components: list | None | bool = False       # Laplace factorisation, built on first use
+        self.split_laplace = True  # integrate independent groups of nuisances separately (False: jointly)
         # the Laplace path is exact Newton when lambda is linear in the constrained parameters:
         # every sample carries at most one constrained factor, and that factor is linear in it
         self._linear_nuisances = all(
@@ -589,7 +593,10 @@ class Model:
                 kept = active[keep]
                 full[kept] = trial[keep]
                 lam[kept], jac[kept], current[kept] = lam_t[keep], jac_t2[keep], value_t[keep]
-            moving = np.max(np.abs(alpha[:, None] * step), axis=1) >= NEWTON_TOLERANCE
+            # converged: the step is negligible, or the quadratic model predicts a gain in the objective
+            # below DECREMENT_TOLERANCE (half the Newton decrement g^T (-H)^-1 g = g^T step)
+            moving = ((np.max(np.abs(alpha[:, None] * step), axis=1) >= NEWTON_TOLERANCE)
+                      & (0.5 * np.sum(gradient * step, axis=1) >= DECREMENT_TOLERANCE))
             if self._linear_nuisances:
                 if not moving.any():
                     break
@@ -604,6 +611,90 @@ class Model:
             hessian = hessian + self._curvature(full, signal, data / safe - 1.0)
         return full, value, hessian
 
+    def laplace_components(self) -> list[tuple[np.ndarray, Model]] | None:
+        """The model split into independent parts for the Laplace integral: [(bins, sub-model)], or None
+        when it does not split or no part is non-linear.
+
+        Experiments that share no constrained parameter are independent given the free parameters, so
+        the integral over the nuisances factorises: log Z = sum over parts (the Newton iterations of a
+        cheap, linear part, e.g. CsI 2021, no longer wait for the argon release's shape nuisances, and
+        each part solves only its own M x M system). A part holds connected experiments (linked by a
+        shared constrained parameter) and marginalises only their parameters; experiments without
+        constrained parameters form one more part, evaluated directly. Each sub-model keeps the full
+        parameter vector (same indices), restricted samples and coefficient columns.
+        """
+        if self._components is not False:
+            return self._components
+        self._components = None
+        names = list(self.experiment_bins)
+        parent = {name: name for name in names}
+
+        def root(name: str) -> str:
+            while parent[name] != name:
+                name = parent[name]
+            return name
+
+        touched: dict[int, set[str]] = {}  # constrained parameter -> experiments whose samples it modifies
+        for sample in self.samples:
+            n_bins = sample.bins.stop - sample.bins.start
+            for m in sample.modifiers:
+                indices = range(m.index, m.index + n_bins) if m.kind == "staterror" else (m.index,)
+                for i in indices:
+                    if self.parameters[i].constrained:
+                        touched.setdefault(i, set()).add(sample.experiment)
+        for experiments in touched.values():
+            first, *rest = sorted(experiments)
+            for other in rest:
+                parent[root(other)] = root(first)
+        constrained_of: dict[str, list[int]] = {}
+        for i, experiments in touched.items():
+            constrained_of.setdefault(root(next(iter(experiments))), []).append(i)
+        groups: dict[str, list[str]] = {}
+        for name in names:
+            key = root(name) if root(name) in constrained_of else "direct"
+            groups.setdefault(key, []).append(name)
+        if len(groups) < 2 or any(s.experiment not in self.experiment_bins for s in self.samples):
+            return None
+        parts = [self._restricted(members, sorted(constrained_of.get(key, []))) for key, members in groups.items()]
+        # Only a non-linear part gains: linear parts converge together in a few exact Newton steps (splitting
+        # future-combined measured 25% slower), and where the conditional mode lies far out (log L 2000 below
+        # the peak) their 8-step iterations end at different places split and joint.
+        if any(not sub._linear_nuisances and sub.constrained_indices.size for _, sub in parts):
+            self._components = parts
+        return self._components
+
+    def _restricted(self, experiments: Sequence[str], constrained: Sequence[int]) -> tuple[np.ndarray, Model]:
+        """(global bin indices, sub-model) of some experiments, marginalising only ``constrained``."""
+        bins, experiment_bins, offset = [], {}, 0
+        for name in experiments:
+            sl = self.experiment_bins[name]
+            bins.append(np.arange(sl.start, sl.stop))
+            experiment_bins[name] = slice(offset, offset + sl.stop - sl.start)
+            offset += sl.stop - sl.start
+        bins = np.concatenate(bins)
+        samples, columns = [], []
+        n_columns = 0
+        for sample in self.samples:
+            if sample.experiment not in experiment_bins:
+                continue
+            start = experiment_bins[sample.experiment].start + sample.bins.start - self.experiment_bins[sample.experiment].start
+            local = slice(start, start + sample.bins.stop - sample.bins.start)
+            sub_columns = None
+            if sample.is_signal:
+                width = sample.columns.stop - sample.columns.start
+                columns.append(np.arange(sample.columns.start, sample.columns.stop))
+                sub_columns, n_columns = slice(n_columns, n_columns + width), n_columns + width
+            samples.append(Sample(sample.name, sample.experiment, sample.component, local, sub_columns,
+                                  sample.nominal, list(sample.modifiers)))
+        taken = np.concatenate(columns) if columns else np.zeros(0, dtype=np.intp)
+        grids = [PhysicsGrid(g.index, g.nodes, g.coefficients[:, :, taken]) for g in self.physics_grids]
+        sub = Model(self.parameters, samples, self.coefficients[:, taken], self.coupling_indices,
+                    [self.bin_labels[k] for k in bins], experiment_bins, physics_grids=grids,
+                    name=f"{self.name}[{','.join(experiments)}]", fixed=self.fixed)
+        sub.constrained_indices = np.asarray(constrained, dtype=np.intp)
+        sub._components = None
+        return bins, sub
+
     def log_marginal_likelihood(self, free: np.ndarray, data: np.ndarray) -> np.ndarray:
         """log of Integral L(free, nu) prod N(nu | center, sigma) dnu, Laplace approximation, (n,).
 
@@ -616,6 +707,9 @@ class Model:
             raise ModelError("the marginal likelihood takes one data set of shape (K,)")
         if self.constrained_indices.size == 0:
             return self.log_likelihood(self._expand(free), data)
+        parts = self.laplace_components() if self.split_laplace else None
+        if parts is not None:
+            return sum(sub.log_marginal_likelihood(free, data[bins]) for bins, sub in parts)
 
         def block(points: np.ndarray, d: np.ndarray) -> np.ndarray:
             _, value, hessian = self.conditional_mode(points, d)
