@@ -85,3 +85,28 @@ def test_measured_item_is_opt_in():
     assert "measured" not in parse_only(None)
     assert parse_only("all")[-1] == "measured" and parse_only("measured") == ["measured"]
     assert parse_only(None) == ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "table3"]
+
+
+@pytest.mark.slow
+def test_measured_item_end_to_end(tmp_path):
+    """`cevns reproduce --only measured --fast`: every measured-data fit (the argon ones included) and the
+    projection, the table/figure files and the report section (about 8 minutes on 2 cores)."""
+    from cevns.reproduce import MEASURED_FITS
+
+    out = tmp_path / "r"
+    assert main(["reproduce", "--out", str(out), "--fast", "--only", "measured", "--quiet", "--seed", "1"]) == 0
+    table = json.loads((out / "measured.json").read_text())
+    assert list(table) == [name for _, name in MEASURED_FITS] + ["future-combined"]
+    assert {"coherent-lar-2020-4p", "measured-combined-coherent-4p", "measured-combined-4p"} <= set(table)
+    for name, entry in table.items():
+        for p in TABLE3_PARAMETERS:
+            sets = entry["sets"][p]
+            assert sets and all(-1.5 <= lo < hi <= 1.5 for lo, hi in sets), (name, p, sets)
+            assert any(lo <= 0.0 <= hi for lo, hi in sets), (name, p, sets)  # the SM is allowed by every data set
+    # the reactor leaves the muon-flavor couplings free; it adds to COHERENT only in the electron flavor
+    mumu = table["dresden-ii-4p"]["sets"]["eps_u_mumu"]
+    assert mumu[0][0] < -1.3 and mumu[-1][1] > 1.3
+    md = (out / "measured.md").read_text()
+    assert md.count("\n| ") == len(MEASURED_FITS) + 1 and "argon" in md
+    report = (out / "report.html").read_text()
+    assert "<section id='measured'>" in report and "data:image/png;base64," in report
