@@ -87,6 +87,18 @@ def test_measured_item_is_opt_in():
     assert parse_only(None) == ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "table3"]
 
 
+def test_measured_data_fits_use_the_quick_look_preset(tmp_path):
+    from pathlib import Path
+
+    from cevns.reproduce import MEASURED_FITS, Reproduction
+
+    rep = Reproduction(Path(tmp_path), fast=False)
+    for _, name in MEASURED_FITS:
+        assert rep.fast_for(name) and rep.folder(name).parent.name == "fits-fast"
+    assert not rep.fast_for("future-combined") and rep.folder("future-combined").parent.name == "fits"
+    assert Reproduction(Path(tmp_path), fast=True).fast_for("future-combined")
+
+
 @pytest.mark.slow
 def test_measured_item_end_to_end(tmp_path):
     """`cevns reproduce --only measured --fast`: every measured-data fit (the argon ones included) and the
