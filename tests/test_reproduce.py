@@ -118,6 +118,16 @@ def test_measured_item_end_to_end(tmp_path):
     # the reactor leaves the muon-flavor couplings free; it adds to COHERENT only in the electron flavor
     mumu = table["dresden-ii-4p"]["sets"]["eps_u_mumu"]
     assert mumu[0][0] < -1.3 and mumu[-1][1] > 1.3
+    eff_mumu = table["dresden-ii-4p"]["sets"]["eff_eps_mumu"]
+    assert eff_mumu[0][0] < -5 and eff_mumu[-1][1] > 5
+
+    def length(sets):  # noqa: ANN001, ANN202
+        return sum(hi - lo for lo, hi in sets)
+
+    # the complementarity: the reactor narrows COHERENT's effective ee set, COHERENT fixes the mu flavor
+    coherent, both = table["measured-combined-coherent-4p"]["sets"], table["measured-combined-4p"]["sets"]
+    assert length(both["eff_eps_ee"]) < 0.8 * length(coherent["eff_eps_ee"])
+    assert length(both["eff_eps_mumu"]) < 0.2 * length(eff_mumu)
     md = (out / "measured.md").read_text()
     assert md.count("\n| ") == len(MEASURED_FITS) + 1 and "argon" in md
     report = (out / "report.html").read_text()
