@@ -327,8 +327,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         _print_json(result)
     else:
         print(f"scenario {result['scenario']}: {result['n_parameters']} parameters, {result['n_bins']} bins, one core")
-        print(f"  batched kernel likelihood (nuisances sampled):  {result['likelihood_evals_per_second']:.3e} evals/s")
-        print(f"  batched kernel likelihood (nuisances Laplace):  {result['marginalized_evals_per_second']:.3e} evals/s")
+        print(f"  batched kernel likelihood (nuisances sampled):  {result['likelihood_evals_per_second']:.3e} evals/s "
+              f"(best batch; median {result['likelihood_evals_per_second_median']:.3e})")
+        print(f"  batched kernel likelihood (nuisances Laplace):  {result['marginalized_evals_per_second']:.3e} evals/s "
+              f"(best batch; median {result['marginalized_evals_per_second_median']:.3e})")
         if result["naive_evals_per_second"] is not None:
             print(f"  naive likelihood (integrates every call):       {result['naive_evals_per_second']:.3e} evals/s")
             print(f"  speed-up: {result['speedup']:.3g}x")
