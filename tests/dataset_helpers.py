@@ -4,6 +4,9 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
+import cevns
 from cevns.config import load_config
 from cevns.scenario import Scenario
 
@@ -21,3 +24,13 @@ def release_copy(tmp_path: Path, folder: str) -> Path:
     target = tmp_path / folder
     shutil.copytree(str(resources.files("cevns").joinpath("data", folder)), target)
     return target
+
+
+def fitted_signal(scenario_name: str, channel: str) -> np.ndarray:
+    """Posterior draws of the summed CEvNS count of one channel (quick-look fit of the observed data, seed 1)."""
+    model = cevns.Model.from_scenario(Scenario.load(scenario_name))
+    result = cevns.fit(model, model.observed(), fast=True, verbose=False, seed=1)
+    pars = np.column_stack([result.equal_weight[n] for n in model.parameter_names])
+    expected = model.expected(pars)[channel]
+    components = [s.component for s in model.samples if s.experiment == channel and s.is_signal]
+    return sum(expected[c].sum(axis=1) for c in components)

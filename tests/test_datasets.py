@@ -18,6 +18,7 @@ from cevns.datasets import RELEASES, build_channels
 from cevns.errors import ConfigError
 from cevns.experiment import N_LINEAR
 from cevns.scenario import Scenario
+from dataset_helpers import fitted_signal as _fitted_signal
 from dataset_helpers import release_copy as _release_copy
 from dataset_helpers import scenario_with_options as _scenario_with_options
 
@@ -156,15 +157,6 @@ def test_reactor_release_needs_reactor_source():
 
 
 # --- validation fits ---------------------------------------------------------------------
-def _fitted_signal(scenario_name: str, channel: str) -> np.ndarray:
-    model = cevns.Model.from_scenario(Scenario.load(scenario_name))
-    result = cevns.fit(model, model.observed(), fast=True, verbose=False, seed=1)
-    pars = np.column_stack([result.equal_weight[n] for n in model.parameter_names])
-    expected = model.expected(pars)[channel]
-    components = [s.component for s in model.samples if s.experiment == channel and s.is_signal]
-    return sum(expected[c].sum(axis=1) for c in components)
-
-
 @pytest.mark.slow
 def test_csi2017_fitted_cevns_counts_match_collaboration():
     """Fitted CEvNS counts vs the collaboration's 134 +- 22 (Akimov et al. 2017, PE x time fit)."""

@@ -24,6 +24,7 @@ from cevns.datasets.response import particle_lifetime_us, stopped_pion_time_dens
 from cevns.errors import ConfigError
 from cevns.experiment import N_LINEAR
 from cevns.scenario import Scenario
+from dataset_helpers import fitted_signal as _fitted_signal
 from dataset_helpers import release_copy as _release_copy
 from dataset_helpers import scenario_with_options as _scenario_with_options
 
@@ -237,13 +238,6 @@ def test_bad_options(scenario, options, message):
 
 
 # --- validation fits ------------------------------------------------------------------------------
-def _fitted_signal(scenario_name: str, channel: str) -> np.ndarray:
-    model = cevns.Model.from_scenario(Scenario.load(scenario_name))
-    result = cevns.fit(model, model.observed(), fast=True, verbose=False, seed=1)
-    pars = np.column_stack([result.equal_weight[n] for n in model.parameter_names])
-    expected = model.expected(pars)[channel]
-    components = [s.component for s in model.samples if s.experiment == channel and s.is_signal]
-    return sum(expected[c].sum(axis=1) for c in components)
 
 
 @pytest.mark.slow

@@ -141,3 +141,27 @@ def test_histosys_floor_apply_equals_the_full_floor():
         floored = factor.copy()
         HistosysFloor.of(u, d).apply(floored, alpha, alpha.min(), alpha.max(), bool(np.any(np.abs(alpha) <= 1.0)))
         assert np.array_equal(floored, np.maximum(factor, 0.0))
+
+
+def test_copies_with_other_constraint_centres_rebuild_the_laplace_split():
+    """frequentist.draw_toy copies the model with new constraint centres: the copy must not reuse the
+    original's split (its sub-models hold the old centres)."""
+    from cevns.inference.frequentist import draw_toy
+
+    model = Model.from_scenario(Scenario.load("measured-combined-2p"))
+    free = model.prior_transform(np.random.default_rng(0).uniform(size=(8, model.free_indices.size)), "marginalized")
+    model.log_marginal_likelihood(free, model.observed())  # builds and caches the split
+    data, toy = draw_toy(model, model.init, np.random.default_rng(1), auxiliary=True)
+    split = toy.log_marginal_likelihood(free, data)
+    toy.split_laplace = False
+    assert np.max(np.abs(split - toy.log_marginal_likelihood(free, data))) < 1e-4
+
+
+def test_expected_counts_in_blocks_and_on_no_points():
+    model = Model.from_scenario(Scenario.load("coherent-lar-2020-4p"))
+    pars = _points(model, 3000, seed=9)
+    np.testing.assert_allclose(model.expected_counts(pars), model._expected_by_sample(pars), rtol=1e-10, atol=1e-12)
+    work = model.plan._local.work  # buffers sized by the largest block, not by the 3000 points
+    assert work[0] <= model._chunk_points()
+    assert model.expected_counts(np.zeros((0, len(model.parameters)))).shape == (0, model.n_bins)
+    assert model.log_likelihood(np.zeros((0, len(model.parameters))), model.observed()).shape == (0,)

@@ -454,6 +454,7 @@ def _fit_record(rep: Reproduction, name: str) -> dict:
     s = rep.fits[name].summary()
     return {
         "folder": str(folder.relative_to(rep.out)),
+        "preset": "fast" if rep.fast_for(name) else "full",
         "config": (folder / "config.toml").read_text(),
         "sampler": s["sampler"], "nlive": s["nlive"], "seed": s["seed"], "nuisances": s.get("nuisances"),
         "log_evidence": s["log_evidence"], "log_evidence_err": s["log_evidence_err"],

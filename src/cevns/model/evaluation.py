@@ -21,8 +21,8 @@ far fewer passes over the (points x bins) arrays:
    (pyhf code4p, :func:`cevns.model.parameters.code4p_coefficients`, the coefficients of every
    shape parameter computed together): one (n, 5) x (5, bins) product, multiplied into its group.
    The floor at zero touches only the bins and points that can cross zero (:class:`HistosysFloor`).
-4. *Poisson per experiment*, in place in per-thread workspace buffers (fresh 1-2 MB arrays per
-   operation cost page faults): floor, sum, log, dot with the data.
+4. *Poisson per bin range* (an experiment's bins), in place in per-thread workspace buffers (fresh
+   1-2 MB arrays per operation cost page faults): floor, sum, log, dot with the data.
 
 The result equals the sample-by-sample path to rounding (checked on every built-in
 scenario, tests/test_evaluation.py); ``cevns bench measured-combined`` measures the speed
@@ -223,7 +223,7 @@ class EvaluationPlan:
         return np.prod(table[:, self.slots], axis=2) if self.slots.shape[1] else np.ones((pars.shape[0], len(self.slots)))
 
     def _workspace(self, n: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Per experiment, three (n, bins) buffers (lambda, a sample's value, a shape factor), reused from
+        """Per bin range (experiment), three (n, bins) buffers (lambda, a sample's value, a shape factor), reused from
         block to block: a fresh 1-2 MB array per operation costs page faults that doubled the time of
         the argon release (measured). One set per thread; not pickled."""
         local = self.__dict__.setdefault("_local", threading.local())
@@ -239,7 +239,7 @@ class EvaluationPlan:
         return state
 
     def blocks_expected(self, pars: np.ndarray):  # noqa: ANN201
-        """Yield (bins, lambda (n, bins)) per experiment. The array is a workspace buffer that the caller
+        """Yield (bins, lambda (n, bins)) per bin range (experiment). The array is a workspace buffer that the caller
         may overwrite but must not keep: the next call reuses it."""
         x = np.concatenate([np.ones((pars.shape[0], 1)), pars[:, self.coupling_indices]], axis=1)
         features = x[:, self.feature_rows] * x[:, self.feature_cols]
@@ -278,6 +278,8 @@ class EvaluationPlan:
     def expected(self, pars: np.ndarray) -> np.ndarray:
         """lambda (n, K) of every bin."""
         out = np.zeros((pars.shape[0], self.n_bins))
+        if pars.shape[0] == 0:
+            return out
         for bins, lam in self.blocks_expected(pars):
             out[:, bins] = lam
         return out
@@ -286,6 +288,8 @@ class EvaluationPlan:
         """sum_k D_k log(max(lambda_k, floor)) - max(lambda_k, floor) - log(D_k!), (n,): ``Model._poisson``
         of :meth:`expected`, experiment by experiment and in place."""
         out = -np.sum(special.gammaln(data + 1.0), axis=-1) * np.ones(pars.shape[0])
+        if pars.shape[0] == 0:
+            return out
         if self.uncovered.size:
             out += np.sum(data[..., self.uncovered], axis=-1) * np.log(floor) - floor * self.uncovered.size
         for bins, lam in self.blocks_expected(pars):

@@ -61,6 +61,9 @@ EVALUATION_CHUNK = 1024
 #: 61/76/83/93/84 k evaluations/s; the argon release alone (960 bins) at 68/136/273 points 105/112/108 k;
 #: future-combined (40 bins) is flat from 819 points on (EVALUATION_CHUNK bounds it).
 EVALUATION_ELEMENTS = 262144
+#: The same for the sample-by-sample path (models with a ``physics`` grid), measured before the plan:
+#: argon release at 16/64/136/1024 points per block: 24/35/27/17 k evaluations/s.
+REFERENCE_EVALUATION_ELEMENTS = 65536
 #: Points per block of the Laplace path (Newton on (n, M, M) systems); measured with
 #: `cevns bench` (see docs/architecture.md).
 MARGINAL_CHUNK = 128
@@ -165,6 +168,14 @@ class Model:
             and all(m.kind not in ("lognormsys", "histosys") for m in s.modifiers)
             for s in self.samples
         )
+
+    def __copy__(self) -> Model:
+        """A shallow copy (kernels shared) whose Laplace split is rebuilt on first use: a copy may change its
+        parameters' centres (``frequentist.with_centers``), which the split's sub-models hold."""
+        out = object.__new__(type(self))
+        out.__dict__.update(self.__dict__)
+        out._components = False
+        return out
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
@@ -382,9 +393,19 @@ class Model:
         return self._plan
 
     def _expected(self, pars: np.ndarray) -> np.ndarray:
-        if self.plan is not None:
+        if self.plan is None:
+            return self._expected_by_sample(pars)
+        # in blocks: the plan's workspace buffers are sized by the largest block a thread has evaluated
+        chunk = self._chunk_points()
+        if pars.shape[0] <= chunk:
             return self.plan.expected(pars)
-        return self._expected_by_sample(pars)
+        return np.concatenate([self.plan.expected(pars[i : i + chunk]) for i in range(0, pars.shape[0], chunk)])
+
+    def _chunk_points(self) -> int:
+        """Points per block of the sampled path (EVALUATION_CHUNK, EVALUATION_ELEMENTS; the sample-by-sample
+        path, without workspace buffers, at REFERENCE_EVALUATION_ELEMENTS)."""
+        elements = EVALUATION_ELEMENTS if self.plan is not None else REFERENCE_EVALUATION_ELEMENTS
+        return max(1, min(EVALUATION_CHUNK, elements // max(self.n_bins, 1)))
 
     def _expected_by_sample(self, pars: np.ndarray) -> np.ndarray:
         """lambda (n, K) sample by sample (the reference the evaluation plan is tested against)."""
@@ -460,7 +481,7 @@ class Model:
         data = self._check_data(data)
         if data.ndim == 2 and data.shape[0] != pars.shape[0]:
             raise ModelError(f"data of shape {data.shape} for {pars.shape[0]} parameter points")
-        chunk = max(1, min(EVALUATION_CHUNK, EVALUATION_ELEMENTS // max(self.n_bins, 1)))
+        chunk = self._chunk_points()
         plan = self.plan
         if plan is not None:
             return self._chunked(lambda p, d: plan.log_likelihood(p, d, LAMBDA_FLOOR), pars, data, chunk)
@@ -625,7 +646,6 @@ class Model:
         """
         if self._components is not False:
             return self._components
-        self._components = None
         names = list(self.experiment_bins)
         parent = {name: name for name in names}
 
@@ -653,15 +673,16 @@ class Model:
         for name in names:
             key = root(name) if root(name) in constrained_of else "direct"
             groups.setdefault(key, []).append(name)
-        if len(groups) < 2 or any(s.experiment not in self.experiment_bins for s in self.samples):
-            return None
-        parts = [self._restricted(members, sorted(constrained_of.get(key, []))) for key, members in groups.items()]
-        # Only a non-linear part gains: linear parts converge together in a few exact Newton steps (splitting
-        # future-combined measured 25% slower), and where the conditional mode lies far out (log L 2000 below
-        # the peak) their 8-step iterations end at different places split and joint.
-        if any(not sub._linear_nuisances and sub.constrained_indices.size for _, sub in parts):
-            self._components = parts
-        return self._components
+        parts = None  # built whole, then published once (another thread may ask meanwhile)
+        if len(groups) >= 2 and all(s.experiment in self.experiment_bins for s in self.samples):
+            parts = [self._restricted(members, sorted(constrained_of.get(key, []))) for key, members in groups.items()]
+            # Only a non-linear part gains: linear parts converge together in a few exact Newton steps (splitting
+            # future-combined measured 25% slower), and where the conditional mode lies far out (log L 2000 below
+            # the peak) their 8-step iterations end at different places split and joint.
+            if not any(not sub._linear_nuisances and sub.constrained_indices.size for _, sub in parts):
+                parts = None
+        self._components = parts
+        return parts
 
     def _restricted(self, experiments: Sequence[str], constrained: Sequence[int]) -> tuple[np.ndarray, Model]:
         """(global bin indices, sub-model) of some experiments, marginalising only ``constrained``."""
@@ -692,6 +713,7 @@ class Model:
                     [self.bin_labels[k] for k in bins], experiment_bins, physics_grids=grids,
                     name=f"{self.name}[{','.join(experiments)}]", fixed=self.fixed)
         sub.constrained_indices = np.asarray(constrained, dtype=np.intp)
+        sub.centers, sub.sigmas = self.centers.copy(), self.sigmas.copy()  # the parent's, even if edited
         sub._components = None
         return bins, sub
 
