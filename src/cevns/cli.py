@@ -512,8 +512,8 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         help="likelihood evaluations per second (kernels vs naive) and the sampler time of one fit",
         description="Measure batched likelihood evaluations per second on one core (kernel algebra) beside the "
-        "naive likelihood that integrates the flux for every call, and their ratio; then the wall time of one fit "
-        "with the default sampler.",
+        "naive likelihood that integrates the flux for every call, and their ratio (the best batch, timeit's "
+        "convention, and the median of the batches); then the wall time of one fit with the default sampler.",
     )
     p.add_argument("scenario", nargs="?", default="future-combined", metavar="SCENARIO", help="default future-combined")
     p.add_argument("--batch", type=int, default=10000, help="points per batch (default 10000)")
