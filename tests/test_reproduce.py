@@ -132,3 +132,19 @@ def test_measured_item_end_to_end(tmp_path):
     assert md.count("\n| ") == len(MEASURED_FITS) + 1 and "argon" in md
     report = (out / "report.html").read_text()
     assert "<section id='measured'>" in report and "data:image/png;base64," in report
+
+
+def test_report_lists_the_measured_table_in_the_item_order(tmp_path):
+    """measured.json is written with sorted keys: the report puts its rows back in MEASURED_FITS order."""
+    from cevns.reproduce import MEASURED_FITS, MEASURED_PARAMETERS, write_report
+
+    names = [name for _, name in MEASURED_FITS] + ["future-combined"]
+    table = {name: {"label": f"row {k}", "sets": {p: [[-0.1 * (k + 1), 0.1]] for p in MEASURED_PARAMETERS}}
+             for k, name in enumerate(names)}
+    (tmp_path / "measured.json").write_text(json.dumps(table, sort_keys=True))
+    provenance = {"version": "x", "seed": 0, "items": {"measured": {
+        "files": ["measured.json"], "seconds": 1.0, "seed": 0, "preset": "full", "fits": {}}}}
+    report = write_report(tmp_path, provenance).read_text()
+    positions = [report.index(f"<td>row {k}</td>") for k in range(len(names))]
+    assert positions == sorted(positions)
+    assert report.count("(effective)") == 2

@@ -494,11 +494,13 @@ def write_report(out: Path, provenance: dict) -> Path:
                                for p in TABLE3_PARAMETERS if p in table)  # the paper's row order
                 parts.append(f"<table><tr><th>parameter</th><th>95% credible set</th></tr>{rows}</table>")
             if name == "measured.json" and path.exists():
-                table = json.loads(path.read_text())
-                head = "".join(f"<th>{html_label(p)}</th>" for p in TABLE3_PARAMETERS)
-                rows = "".join(f"<tr><td>{html.escape(entry['label'])}</td>"
-                               + "".join(f"<td>{html.escape(_union(entry['sets'][p], joiner=' ∪ '))}</td>" for p in TABLE3_PARAMETERS)
-                               + "</tr>" for entry in table.values())
+                table = json.loads(path.read_text())  # keys sorted on disk: rows in the item's order
+                order = [name for _, name in MEASURED_FITS] + ["future-combined"]
+                columns = [p for p in MEASURED_PARAMETERS if all(p in row["sets"] for row in table.values())]
+                head = "".join(f"<th>{html_label(p)}{' (effective)' if p not in TABLE3_PARAMETERS else ''}</th>" for p in columns)
+                rows = "".join(f"<tr><td>{html.escape(table[name]['label'])}</td>"
+                               + "".join(f"<td>{html.escape(_union(table[name]['sets'][p], joiner=' ∪ '))}</td>" for p in columns)
+                               + "</tr>" for name in order if name in table)
                 parts.append(f"<table><tr><th>data</th>{head}</tr>{rows}</table>")
         parts.append(f"<p>Files: {', '.join(html.escape(f) for f in entry['files'])}; {entry['seconds']} s. "
                      f"Redo: <code>cevns reproduce --only {item_id} --seed {entry['seed']}{' --fast' if entry['preset'] == 'fast' else ''}</code></p>")
