@@ -55,33 +55,31 @@ def test_plan_with_staterror_lognormal_and_per_point_data():
     _assert_plan_matches_reference(model, pars, data)
 
 
-def test_histosys_floor_bins_closed_form():
+def test_histosys_floor_closed_form():
     # bin 0: u = -0.5 reaches zero at alpha = 2 (1 + 2 u = 0); bin 1: d = 0.25 at alpha = -4 (1 - 4 d = 0);
     # bin 2: up = down = nominal, never negative; bin 3: the up template vanishes (u = -1): zero at alpha = 1
     u, d = np.array([-0.5, 0.1, 0.0, -1.0]), np.array([-0.2, 0.25, 0.0, 1.0])
     floor = HistosysFloor.of(u, d)
     assert list(floor.inside) == [3]
-    assert sorted(floor.bins(-0.5, 0.5)) == [3]
-    assert sorted(floor.bins(-0.5, 1.5)) == [3, 3]       # inside, and 1 + alpha u_3 < 0 beyond alpha = 1
-    assert sorted(floor.bins(-0.5, 2.5)) == [0, 3, 3]   # bin 0 from alpha = 2 on
-    assert sorted(floor.bins(-3.9, 0.0)) == [3, 3]      # bin 3 (d = 1) from alpha = -1 on; bin 1 not before -4
-    assert sorted(floor.bins(-4.5, 0.0)) == [1, 3, 3]
-    assert sorted(floor.bins(1.5, 1.9)) == [3]          # outside [-1, 1]: only the linear part (bin 3, not 0)
+    assert floor.first_up == pytest.approx(1.0) and floor.first_down == pytest.approx(-1.0)  # bin 3 both ways
+    assert HistosysFloor.of(u[:3], d[:3]).first_up == pytest.approx(2.0)     # without bin 3: bin 0 at alpha = 2
+    assert HistosysFloor.of(u[:3], d[:3]).first_down == pytest.approx(-4.0)  # and bin 1 at alpha = -4
+    assert HistosysFloor.of(u[:3], d[:3]).inside.size == 0
     factor = 1.0 + histosys_delta(np.array([[2.0], [-4.0], [1.0]]), u, d)
     assert factor[0, 0] == pytest.approx(0.0, abs=1e-15) and factor[1, 1] == pytest.approx(0.0, abs=1e-15)
     assert factor[2, 3] == pytest.approx(0.0, abs=1e-15)
 
 
-def test_histosys_floor_bins_cover_every_negative_bin_on_random_templates():
+def test_histosys_floor_apply_on_dense_alpha_ranges_of_random_templates():
     rng = np.random.default_rng(7)
     for _ in range(200):
         u, d = rng.uniform(-1.0, 2.0, 20), rng.uniform(-2.0, 1.0, 20)
-        floor = HistosysFloor.of(u, d)
         low, high = np.sort(rng.uniform(-6.0, 6.0, 2))
-        alpha = np.linspace(low, high, 3001)[:, None]
-        factor = 1.0 + histosys_delta(alpha, u, d)
-        safe = np.setdiff1d(np.arange(20), floor.bins(low, high))
-        assert np.min(factor[:, safe], initial=0.0) >= -1e-12
+        alpha = np.linspace(low, high, 3001)
+        factor = 1.0 + histosys_delta(alpha[:, None], u, d)
+        floored = factor.copy()
+        HistosysFloor.of(u, d).apply(floored, alpha, low, high, bool(np.any(np.abs(alpha) <= 1.0)))
+        assert np.array_equal(floored, np.maximum(factor, 0.0))
 
 
 def test_workspace_is_per_thread_and_not_pickled():

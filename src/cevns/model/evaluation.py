@@ -77,22 +77,19 @@ GATHER_FRACTION = 8
 
 @dataclass
 class HistosysFloor:
-    """Which bins of a shape factor 1 + Delta(alpha) (code4p) can be negative for alpha in a range.
+    """Which parts of a shape factor 1 + Delta(alpha) (code4p) can be negative.
 
     Outside [-1, 1] the factor is linear: 1 + alpha u < 0 needs u < 0 and alpha > -1/u, and
-    1 + alpha d < 0 needs d > 0 and alpha < -1/d, so the bins at risk for alpha up to a_max are a prefix
-    of the bins sorted by -1/u (likewise below). Inside, each bin is checked on a grid of spacing h:
-    the slope is at most L = |S| + 11 |A|, so a minimum above L h / 2 on the grid proves the factor
-    positive in between; the bins that fail (templates that vanish at +-1 sigma, or polynomials that
-    overshoot) are always at risk. Every other bin is provably >= 0 on the range: the floor at zero
-    is applied to the returned bins only, which gives exactly the floored factor.
+    1 + alpha d < 0 needs d > 0 and alpha < -1/d, so no bin is negative for alpha between the largest
+    -1/d and the smallest -1/u. Inside, each bin is checked on a grid of spacing h: the slope is at
+    most L = |S| + 11 |A|, so a minimum above L h / 2 on the grid proves the factor positive in
+    between; the bins that fail (templates that vanish at +-1 sigma, or polynomials that overshoot)
+    are always at risk. Every other (point, bin) is provably >= 0.
     """
 
-    inside: np.ndarray          # bins that may be negative for |alpha| <= 1
-    up_threshold: np.ndarray    # -1/u of the bins with u < 0, increasing
-    up_bins: np.ndarray
-    down_threshold: np.ndarray  # -1/d of the bins with d > 0, decreasing
-    down_bins: np.ndarray
+    inside: np.ndarray   # bins that may be negative for |alpha| <= 1
+    first_up: float      # smallest alpha (>= 1) at which some bin's 1 + alpha u reaches zero; inf: none
+    first_down: float    # largest alpha (<= -1) at which some bin's 1 + alpha d reaches zero; -inf: none
 
     @classmethod
     def of(cls, delta_up: np.ndarray, delta_down: np.ndarray) -> HistosysFloor:
@@ -101,22 +98,9 @@ class HistosysFloor:
         slope = np.abs(0.5 * (u + d)) + _CODE4P_SLOPE_A * np.abs(0.0625 * (u - d))
         inside = 1.0 + code4p_coefficients(grid) @ code4p_templates(u, d)
         risky = np.flatnonzero(~(inside.min(axis=0) > 0.5 * slope * (grid[1] - grid[0])))
-        up = np.flatnonzero(u < 0.0)
-        up = up[np.argsort(-1.0 / u[up], kind="stable")]
-        down = np.flatnonzero(d > 0.0)
-        down = down[np.argsort(1.0 / d[down], kind="stable")]  # -1/d decreasing
-        return cls(risky, -1.0 / u[up], up, -1.0 / d[down], down)
-
-    def bins(self, alpha_low: float, alpha_high: float) -> np.ndarray:
-        """Bins whose factor may be negative for some alpha in [alpha_low, alpha_high]."""
-        parts = []
-        if alpha_low <= 1.0 and alpha_high >= -1.0:
-            parts.append(self.inside)
-        if alpha_high > 1.0:
-            parts.append(self.up_bins[: np.searchsorted(self.up_threshold, alpha_high, side="left")])
-        if alpha_low < -1.0:
-            parts.append(self.down_bins[: np.searchsorted(-self.down_threshold, -alpha_low, side="left")])
-        return np.concatenate(parts) if parts else self.inside[:0]
+        first_up = float(np.min(-1.0 / u[u < 0.0], initial=np.inf))
+        first_down = float(np.max(-1.0 / d[d > 0.0], initial=-np.inf))
+        return cls(risky, first_up, first_down)
 
     def apply(self, factor: np.ndarray, alpha: np.ndarray, alpha_low: float, alpha_high: float, any_inside: bool) -> None:
         """Floor ``factor`` (n, bins) at zero in place, touching only what can be negative: the few bins at
@@ -129,13 +113,8 @@ class HistosysFloor:
                 np.maximum(factor, 0.0, out=factor)
                 return
             factor[:, self.inside] = np.maximum(factor[:, self.inside], 0.0)
-        up = self.up_threshold.size and alpha_high > self.up_threshold[0]
-        down = self.down_threshold.size and alpha_low < self.down_threshold[0]
-        if up or down:
-            beyond = (alpha > self.up_threshold[0]) if up else (alpha < self.down_threshold[0])
-            if up and down:
-                beyond |= alpha < self.down_threshold[0]
-            rows = np.flatnonzero(beyond)
+        if alpha_high > self.first_up or alpha_low < self.first_down:
+            rows = np.flatnonzero((alpha > self.first_up) | (alpha < self.first_down))
             factor[rows] = np.maximum(factor[rows], 0.0)
 
 
