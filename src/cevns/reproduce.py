@@ -262,6 +262,8 @@ MEASURED_FITS = (("COHERENT CsI 2021 (PE x time)", "coherent-csi-2021-4p"),
 #: 4000 as the full preset, so the same accuracy of the 95% sets): the item reports sets, not log Z, and the
 #: full preset's log Z target of 0.005 costs the argon fits up to 400 000 likelihood calls each (docs/data.md).
 QUICK_LOOK_FITS = frozenset(name for _, name in MEASURED_FITS)
+#: The rows of the measured table and figure: the measured fits, then the paper's projection.
+MEASURED_ROWS = MEASURED_FITS + (("projection (future reactor + SNS)", "future-combined"),)
 
 
 #: Columns of the measured table: the four couplings, then the effective matter NSI of oscillation experiments
@@ -272,8 +274,7 @@ MEASURED_PARAMETERS = TABLE3_PARAMETERS + ("eff_eps_ee", "eff_eps_mumu")
 def make_measured(rep: Reproduction) -> list[str]:
     """95% sets of the four couplings (and the effective NSI) from measured data, alone and combined, beside
     the paper's projection."""
-    rows = [(label, name, rep.fit(name)) for label, name in MEASURED_FITS]
-    rows.append(("projection (future reactor + SNS)", "future-combined", rep.fit("future-combined")))
+    rows = [(label, name, rep.fit(name)) for label, name in MEASURED_ROWS]
     table = {name: {"label": label, "sets": {p: fit.hpd(p, float(TABLE3_LEVEL)) for p in MEASURED_PARAMETERS}}
              for label, name, fit in rows}
     atomic_write_json(rep.out / "measured.json", table)
@@ -346,7 +347,7 @@ ITEMS: dict[str, Item] = {
              "resolution of each mode: the SM mode and the mirror mode of the electron-flavor couplings are each a few "
              "hundredths wide."),
         Item("measured", "Complementarity on measured data: COHERENT, Dresden-II, combined, and the projection",
-             tuple(name for _, name in MEASURED_FITS) + ("future-combined",), make_measured,
+             tuple(name for _, name in MEASURED_ROWS), make_measured,
              "95% credible sets of the four flavor-diagonal couplings from the public data releases (COHERENT CsI 2021 with "
              "its photoelectron and arrival-time bins, COHERENT argon 2020 with energy, pulse shape and arrival time; "
              "Dresden-II, whose provenance is probable, not certain) alone and combined, next to the paper's projection, "
@@ -495,7 +496,7 @@ def write_report(out: Path, provenance: dict) -> Path:
                 parts.append(f"<table><tr><th>parameter</th><th>95% credible set</th></tr>{rows}</table>")
             if name == "measured.json" and path.exists():
                 table = json.loads(path.read_text())  # keys sorted on disk: rows in the item's order
-                order = [name for _, name in MEASURED_FITS] + ["future-combined"]
+                order = [name for _, name in MEASURED_ROWS]
                 columns = [p for p in MEASURED_PARAMETERS if all(p in row["sets"] for row in table.values())]
                 head = "".join(f"<th>{html_label(p)}{' (effective)' if p not in TABLE3_PARAMETERS else ''}</th>" for p in columns)
                 rows = "".join(f"<tr><td>{html.escape(table[name]['label'])}</td>"
