@@ -86,13 +86,6 @@ def nucleon_linear_coefficients(z: int, n: int, sin2_theta_w: float, convention:
     return out
 
 
-def linear_charge_gram_matrices(z: int, n: int, sin2_theta_w: float, convention: str = "tree") -> np.ndarray:
-    """G[a] = sum_b C_ab C_ab^T over x = (1, *LINEAR_PARAMETERS), shape (3, 16, 16), one form factor F for
-    protons and neutrons and a contact Z' (the default physics: sum_b |Q_ab|^2 F^2 = F^2 x^T G[a] x)."""
-    coeff = nucleon_linear_coefficients(z, n, sin2_theta_w, convention).sum(axis=0)
-    return np.einsum("abi,abj->aij", coeff, coeff)
-
-
 @dataclass(frozen=True)
 class PhysicsOptions:
     """Physics choices shared by all experiments of a scenario (SPEC S1).

@@ -225,9 +225,8 @@ def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
 
     def forms(quenching_factor: float, acceptance_parameters: list[float]) -> np.ndarray:
         response = pe_response(recoil.edges_keV, options, quenching_factor, acceptance_parameters)[pe_win]
-        pe_kernel = np.einsum("pj,jci->pci", response, recoil.kernel)
-        kernel = np.einsum("pci,ct->ptci", pe_kernel, time_pdf).reshape(n_pe * n_t, *pe_kernel.shape[1:])
-        return recoil.forms(kernel)
+        pe_forms = recoil.fold(response)
+        return np.einsum("pcab,ct->ptcab", pe_forms, time_pdf).reshape(n_pe * n_t, *pe_forms.shape[1:])
 
     nominal = forms(options.quenching_factor, options.acceptance)
     components = recoil.component_names

@@ -225,9 +225,8 @@ def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
 
     def forms(light: np.ndarray, eff: np.ndarray) -> np.ndarray:
         response = pe_response(recoil.edges_keV, options, light, eff)
-        pe_kernel = np.einsum("pj,jci->pci", response, recoil.kernel)
-        kernel = np.einsum("pci,ct->ptci", pe_kernel, time_pdf).reshape(n_pe * n_t, *pe_kernel.shape[1:])
-        return recoil.forms(kernel)
+        pe_forms = recoil.fold(response)
+        return np.einsum("pcab,ct->ptcab", pe_forms, time_pdf).reshape(n_pe * n_t, *pe_forms.shape[1:])
 
     nominal = forms(data.light_response[0], data.efficiency[0])
     sm = nominal[:, :, 0, 0]

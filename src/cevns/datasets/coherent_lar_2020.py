@@ -264,14 +264,14 @@ def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
     f90 = f90_given_energy(data.templates["cevns"])
 
     def energy_kernel(qf: tuple[float, float]) -> np.ndarray:
-        return np.einsum("ej,jci->eci", energy_response(recoil.edges_keV, numbers, data.efficiency, qf), recoil.kernel)
+        return recoil.fold(energy_response(recoil.edges_keV, numbers, data.efficiency, qf))
 
     def kernel_3d(ek: np.ndarray) -> np.ndarray:
-        return np.einsum("eci,ef,ct->eftci", ek, f90, time_pdf).reshape(int(np.prod(SHAPE)), *ek.shape[1:])
+        return np.einsum("ecab,ef,ct->eftcab", ek, f90, time_pdf).reshape(int(np.prod(SHAPE)), *ek.shape[1:])
 
     qf = (numbers["qf_a"], numbers["qf_b"])
     nominal_energy = energy_kernel(qf)
-    forms = recoil.forms(kernel_3d(nominal_energy))
+    forms = kernel_3d(nominal_energy)
     components = recoil.component_names
 
     backgrounds = {k: data.templates[k].ravel() for k in ("brn", "delayed_brn", "steady_state")}
@@ -295,13 +295,13 @@ def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
         systematics.append(systematic(f"{kind}_{dataset.name}", "shape", targets, up=ratio_up.tolist(),
                                       down=np.clip(ratio_down, 0.0, None).tolist()))
     if options.detector_uncertainty:
-        sm = np.einsum("eci,ci->", nominal_energy, recoil.grams[:, :, 0, 0])
+        sm = nominal_energy[:, :, 0, 0].sum()
         changes = []
         for k, key in ((0, "qf_a"), (1, "qf_b")):
             for sign in (+1.0, -1.0):
                 varied = list(qf)
                 varied[k] += sign * numbers[f"{key}_sigma"]
-                changes.append(abs(np.einsum("eci,ci->", energy_kernel(tuple(varied)), recoil.grams[:, :, 0, 0]) / sm - 1.0))
+                changes.append(abs(energy_kernel(tuple(varied))[:, :, 0, 0].sum() / sm - 1.0))
         qf_width2 = (0.5 * (changes[0] + changes[1])) ** 2 + (0.5 * (changes[2] + changes[3])) ** 2
         width = float(np.sqrt(qf_width2 + numbers["mass_uncertainty"] ** 2))
         systematics.append(systematic(f"detector_{dataset.name}", "lognorm", ["signal"], uncertainty=width))

@@ -140,9 +140,9 @@ def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
     recoil = recoil_kernels(dataset.name, source, "Ge", t_min, float(recoil_keV[-1]), options.recoil_bins,
                             options.mass_kg * 1.0, physics)  # per day: the data are daily rates
     response = gaussian_response(recoil.edges_keV, eee, lambda t: resolution_keV(eee(t), options), edges)
-    kernel = np.einsum("oj,jci->oci", response, recoil.kernel)  # counts per day per bin
-    sm_rate = np.einsum("oci,ci->o", kernel, recoil.grams[:, :, 0, 0])
-    forms = recoil.forms(kernel * scale[:, None, None])
+    daily = recoil.fold(response)  # quadratic forms of the counts per day per bin
+    sm_rate = daily[:, :, 0, 0].sum(axis=1)
+    forms = daily * scale[:, None, None, None]
 
     off_rate, off_error = table[lo:hi, 3], table[lo:hi, 4]
     slope = options.exponential_slope_per_keV

@@ -7,8 +7,9 @@ then carried to the observable bins by a response matrix R[o, j] (observable bin
 j) that holds the quenching, the resolution or photoelectron statistics and the efficiency
 (:func:`deterministic_response`, :func:`poisson_response`, :func:`gaussian_response`,
 :func:`gamma_response`), and, for a pulsed source, by each component's arrival-time PDF. The
-quadratic forms are then H[o, c] = sum_i (R K)[o, c, i] G_i[a(c)] with the charge Gram matrices
-of :func:`cevns.experiment.linear_charge_gram_matrices`.
+recoil-level quadratic forms are those of :class:`cevns.experiment.Experiment` (every charge
+piece, the magnetic-moment term, the coupling convention), so the observable forms
+H[o, c] = sum_j R[o, j] H[j, c] carry every physics option of a projection.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from scipy import special, stats
 from .. import units
 from ..detectors import Detector, make_target
 from ..errors import ConfigError
-from ..experiment import Experiment, ExperimentError, PhysicsOptions, linear_charge_gram_matrices
+from ..experiment import Experiment, ExperimentError, PhysicsOptions
 from ..physics.kinematics import t_recoil_max
 from ..sources.base import Source
 
@@ -32,43 +33,58 @@ RESPONSE_NODES = 4
 
 @dataclass(frozen=True)
 class RecoilKernels:
-    """Counts per unit squared charge in fine recoil bins.
+    """Signal quadratic forms of one source on one target in fine recoil bins, before a detector response.
+
+    These are the :class:`cevns.experiment.ResponseKernels` quadratic forms of an
+    :class:`~cevns.experiment.Experiment` with unit efficiency over the fine bins: every charge piece
+    (proton and neutron form factors with a neutron radius, the mediator propagator), the magnetic-moment
+    term and the coupling convention are in them. A release's response then only maps recoil bins to its
+    observable bins (:meth:`fold`), so every physics option acts on every release.
 
     Attributes
     ----------
     edges_keV : array (n_fine + 1,)
         Recoil-energy bin edges (keV, nuclear recoil).
-    kernel : array (n_fine, n_components, n_isotopes)
-        Counts per unit sum_b |Q_ab|^2 over the exposure (no efficiency).
-    grams : array (n_components, n_isotopes, 14, 14)
-        Charge Gram matrix of each component's flavor on each isotope.
+    quadratic_forms : array (n_fine, n_components, 1 + N_LINEAR, 1 + N_LINEAR)
+        H_jc with mu_jc = x^T H_jc x over x = (1, *LINEAR_PARAMETERS) (counts over the exposure, no
+        efficiency).
     component_names : tuple[str, ...]
     """
 
     edges_keV: np.ndarray
-    kernel: np.ndarray
-    grams: np.ndarray
+    quadratic_forms: np.ndarray
     component_names: tuple[str, ...]
 
     @property
     def centres_keV(self) -> np.ndarray:
         return 0.5 * (self.edges_keV[1:] + self.edges_keV[:-1])
 
-    def forms(self, observable_kernel: np.ndarray) -> np.ndarray:
-        """Quadratic forms (n_obs, n_components, 14, 14) of an observable kernel (n_obs, n_components, n_isotopes)."""
-        return np.einsum("oci,cipq->ocpq", observable_kernel, self.grams)
+    def fold(self, response: np.ndarray) -> np.ndarray:
+        """Quadratic forms (n_obs, n_components, P, P) in observable bins: sum_j R[o, j] H[j, c].
+
+        ``response`` (n_obs, n_fine) is the same for every source component, or (n_obs, n_fine,
+        n_components) per component.
+        """
+        response = np.asarray(response, dtype=float)
+        forms = self.quadratic_forms
+        if response.ndim == 2:
+            n_fine = forms.shape[0]
+            return (response @ forms.reshape(n_fine, -1)).reshape(response.shape[0], *forms.shape[1:])
+        return np.einsum("ojc,jcpq->ocpq", response, forms)
 
     def sm_counts(self) -> np.ndarray:
         """Standard-Model counts per fine bin and component (n_fine, n_components)."""
-        return np.einsum("jci,ci->jc", self.kernel, self.grams[:, :, 0, 0])
+        return self.quadratic_forms[:, :, 0, 0].copy()
 
 
 def recoil_kernels(name: str, source: Source, target: str, t_min_keV: float, t_max_keV: float, n_bins: int,
                    exposure_kg_day: float, physics: PhysicsOptions) -> RecoilKernels:
-    """Integrate flux x cross section of every component and isotope into ``n_bins`` equal recoil bins.
+    """The :class:`RecoilKernels` of every component of ``source`` on ``target`` in ``n_bins`` equal recoil bins.
 
     ``t_max_keV`` is lowered to the largest kinematic end-point of the source on the target.
     ``exposure_kg_day``: target mass times the live time the source's flux is averaged over.
+    The integration is :meth:`cevns.experiment.Experiment.kernels` (unit efficiency): the one place
+    that integrates physics.
     """
     target_obj = make_target(target)
     end_keV = max(float(t_recoil_max(c.spectrum.e_max, iso.mass_MeV)) / units.keV
@@ -80,13 +96,14 @@ def recoil_kernels(name: str, source: Source, target: str, t_min_keV: float, t_m
     try:
         detector = Detector(target_obj, t_min_keV, t_max_keV, n_bins, "linear")
         experiment = Experiment(name, source, detector, exposure_kg_day, physics)
-        kernels = experiment.kernels()
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, in one line
+            kernels = experiment.kernels()
     except (ExperimentError, ValueError) as err:
         raise ConfigError(f"dataset {name!r}: {err}") from None
-    grams = np.stack([linear_charge_gram_matrices(i.z, i.n, physics.sin2_theta_w) for i in target_obj.isotopes])
-    flavor_index = np.array([c.flavor.index for c in source.components])
-    return RecoilKernels(detector.bin_edges_keV, kernels.kernel, grams[:, flavor_index].transpose(1, 0, 2, 3),
-                         tuple(c.name for c in source.components))
+    if not np.all(np.isfinite(kernels.quadratic_forms)):
+        raise ConfigError(f"dataset {name!r}: expected counts overflow (not finite); check the source's flux and "
+                          "the exposure")
+    return RecoilKernels(detector.bin_edges_keV, kernels.quadratic_forms, tuple(kernels.component_names))
 
 
 def _sub_nodes(edges: np.ndarray, n: int = RESPONSE_NODES) -> tuple[np.ndarray, np.ndarray]:
