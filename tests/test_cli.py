@@ -28,8 +28,9 @@ def test_rates_json_schema(capsys):
     names = [e["name"] for e in data["experiments"]]
     assert names == ["reactor-Ge", "reactor-Si", "SNS-NaI", "SNS-Ar"]
     for exp in data["experiments"]:
-        assert set(exp) == {"name", "target", "source", "bin_edges_keV", "signal", "signal_by_flavor",
+        assert set(exp) == {"name", "kind", "target", "source", "bin_edges_keV", "signal", "signal_by_flavor",
                             "background", "total_signal", "total_background"}
+        assert exp["kind"] == "experiment"
         assert len(exp["bin_edges_keV"]) == len(exp["signal"]) + 1 == 11
         total_by_flavor = sum(sum(v) for v in exp["signal_by_flavor"].values())
         assert total_by_flavor == pytest.approx(exp["total_signal"], rel=1e-12)
@@ -43,6 +44,35 @@ def test_rates_nsi_changes_only_affected_flavor(capsys):
     sm, nsi = json.loads(sm)["experiments"][0], json.loads(nsi)["experiments"][0]
     assert sm["signal_by_flavor"]["nu_mu"] == nsi["signal_by_flavor"]["nu_mu"]
     assert sm["signal_by_flavor"]["nu_e"] != nsi["signal_by_flavor"]["nu_e"]
+
+
+def test_rates_of_a_release_in_its_observables(capsys, tmp_path):
+    # the release's channels (signal + anti-coincidence), their counts those of the model at its nominal point
+    import numpy as np
+
+    import cevns
+    from cevns.scenario import Scenario
+
+    plot = tmp_path / "release.png"
+    code, out, _ = run(capsys, "rates", "coherent-csi-2021", "--json", "--plot", str(plot))
+    assert code == 0 and plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    entries = {e["name"]: e for e in json.loads(out)["experiments"]}
+    assert set(entries) == {"CsI-2021", "CsI-2021/AC"} and all(e["kind"] == "release" for e in entries.values())
+    model = cevns.Model.from_scenario(Scenario.load("coherent-csi-2021"))
+    expected = model.expected(model.init[None])
+    observed = model.observed()
+    for name, entry in entries.items():
+        samples = [s for s in model.samples if s.experiment == name]
+        signal = sum((expected[name][s.component][0] for s in samples if s.is_signal), np.zeros(len(entry["signal"])))
+        background = sum((expected[name][s.component][0] for s in samples if not s.is_signal), np.zeros(len(entry["signal"])))
+        assert np.allclose(entry["signal"], signal, rtol=1e-10, atol=1e-12)
+        assert np.allclose(entry["background"], background, rtol=1e-10, atol=1e-12)
+        assert np.array_equal(entry["observed"], observed[model.experiment_bins[name]])
+        assert len(entry["bin_labels"]) == len(entry["signal"]) and entry["bin_labels"][0].startswith("PE ")
+    assert entries["CsI-2021"]["total_signal"] == pytest.approx(348.14, abs=0.01)  # the release's SM count (docs/data.md)
+    assert set(entries["CsI-2021"]["signal_by_component"]) == {"prompt_nu_mu", "delayed_nu_e", "delayed_nubar_mu"}
+    code, text, _ = run(capsys, "rates", "coherent-csi-2021")
+    assert code == 0 and "CsI-2021: measured release, 99 bins" in text and "observed" in text
 
 
 def test_rates_table_and_plot(capsys, tmp_path):

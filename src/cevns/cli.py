@@ -125,7 +125,7 @@ def cmd_rates(args: argparse.Namespace) -> int:
     if args.plot:
         from .plotting import rates_figure
 
-        _save_figure(rates_figure(scenario, eps), args.plot, "--plot")
+        _save_figure(rates_figure(scenario, eps, table), args.plot, "--plot")
     if args.json:
         _print_json(table)
     else:
@@ -169,7 +169,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     else:
         print(f"{summary['scenario']}: log Z = {summary['log_evidence']:.3f} +- {summary['log_evidence_err']:.3f} "
               f"({summary['n_likelihood_calls']} likelihood calls, {summary['wall_seconds']:.1f} s)")
-        for name in summary["free_parameters"] + [n for n in ("eff_eps_ee", "eff_eps_mumu") if n in summary["parameters"]]:
+        for name in result.shown_names + [n for n in ("eff_eps_ee", "eff_eps_mumu") if n in summary["parameters"]]:
             entry = summary["parameters"][name]
             sets = " U ".join(f"[{lo:+.4g}, {hi:+.4g}]" for lo, hi in entry["hpd"]["0.95"])
             print(f"  {name:<14} median {entry['median']:+.4g}   95% HPD {sets}")
@@ -196,7 +196,7 @@ def cmd_show(args: argparse.Namespace) -> int:
           f"cevns {s['version']}")
     print(f"log Z = {s['log_evidence']:.3f} +- {s['log_evidence_err']:.3f}; {s['n_likelihood_calls']} likelihood calls, "
           f"{s['wall_seconds']:.1f} s")
-    names = result.poi_names + [n for n in s["parameters"] if n.startswith("eff_")]
+    names = result.shown_names + [n for n in s["parameters"] if n.startswith("eff_")]
     if args.all:  # then the nuisances, in the model's order
         names += [n for n in result.parameters if n not in names]
     width = max(len(n) for n in names)

@@ -26,15 +26,21 @@ def _print_json(data: Any) -> None:
 
 
 def _names(text: str, flag: str = "--params") -> list[str]:
+    """Parameter names: an NSI coupling in any accepted spelling becomes its canonical name; any other name
+    (``mu_cevns``, ``sin2_theta_w``, a release's normalisation) is kept as given and checked against the
+    model's parameters where the model is built."""
     from .config import canonical_parameter_name
 
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
         raise ConfigError(f"{flag}: give one or more parameter names separated by commas")
-    try:
-        return [canonical_parameter_name(n) for n in names]
-    except Exception as err:  # noqa: BLE001 - an unknown name: one line
-        raise ConfigError(f"{flag}: {err}") from None
+    out = []
+    for name in names:
+        try:
+            out.append(canonical_parameter_name(name))
+        except ValueError:  # not a coupling or physics name: a model parameter such as mu_cevns
+            out.append(name)
+    return out
 
 
 def _assignments(items: list[str] | None, flag: str) -> dict[str, float]:

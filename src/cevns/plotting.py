@@ -51,20 +51,50 @@ def plot_recoil_spectrum(experiment_model: Any, eps: np.ndarray | None = None, a
     return ax
 
 
-def rates_figure(scenario: Any, eps: np.ndarray | None = None) -> Any:
-    """One panel per experiment of a scenario: recoil spectra by flavor."""
+def plot_release_counts(entry: dict[str, Any], ax: Any = None) -> Any:
+    """A measured release's channel (an entry of :func:`cevns.rates.rates_table`) in its own observable
+    bins, numbered in the release's order: stacked backgrounds, the signal on top, observed counts."""
+    ax = _axes(ax, figsize=(6, 4))
+    n = len(entry["signal"])
+    edges = np.arange(n + 1) - 0.5
+    base = np.zeros(n)
+    for name, values in entry["backgrounds"].items():
+        top = base + np.asarray(values)
+        ax.stairs(top, edges, baseline=base, fill=True, alpha=0.5, label=name)
+        base = top
+    if entry["signal_by_component"]:
+        ax.stairs(base + np.asarray(entry["signal"]), edges, baseline=base, fill=True, alpha=0.6, color="k",
+                  label=f"CEvNS signal ({entry['total_signal']:.4g})")
+    if entry["observed"] is not None:
+        ax.errorbar(np.arange(n), entry["observed"], yerr=np.sqrt(np.maximum(entry["observed"], 0.0)), fmt="k.",
+                    ms=3, lw=0.6, label=f"observed ({entry['total_observed']:.4g})")
+    ax.set_xlabel(f"bin ({entry['bin_labels'][0]} ... {entry['bin_labels'][-1]})", fontsize=8)
+    ax.set_ylabel("counts per bin")
+    ax.set_title(f"{entry['name']} (measured release)")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def rates_figure(scenario: Any, eps: np.ndarray | None = None, table: dict[str, Any] | None = None) -> Any:
+    """One panel per experiment of a scenario (recoil spectra by flavor), then one per measured
+    release channel of ``table`` (:func:`cevns.rates.rates_table`) in its observable bins."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     models = scenario.experiments
-    ncols = min(2, len(models))
-    nrows = int(np.ceil(len(models) / ncols))
+    releases = [e for e in (table or {}).get("experiments", []) if e.get("kind") == "release"]
+    n_panels = max(len(models) + len(releases), 1)
+    ncols = min(2, n_panels)
+    nrows = int(np.ceil(n_panels / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(6 * ncols, 4 * nrows), squeeze=False)
-    for ax, model in zip(axes.ravel(), models, strict=False):
+    panels = axes.ravel()
+    for ax, model in zip(panels, models, strict=False):
         plot_recoil_spectrum(model, eps, ax=ax)
-    for ax in axes.ravel()[len(models):]:
+    for ax, entry in zip(panels[len(models):], releases, strict=False):
+        plot_release_counts(entry, ax=ax)
+    for ax in panels[len(models) + len(releases):]:
         ax.set_visible(False)
     fig.tight_layout()
     return fig

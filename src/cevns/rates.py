@@ -1,4 +1,5 @@
-"""Expected counts of a scenario as plain data (the ``cevns rates`` output)."""
+"""Expected counts of a scenario as plain data (the ``cevns rates`` output): the projected experiments in
+recoil-energy bins, the measured releases in their own observable bins."""
 
 from __future__ import annotations
 
@@ -10,10 +11,47 @@ from .errors import ConfigError
 from .scenario import Scenario
 
 
-def rates_table(scenario: Scenario, eps: np.ndarray) -> dict[str, Any]:
-    """Signal per bin (total and by flavor), background per bin and totals for every experiment.
+def _finite_or_error(entry: dict[str, Any]) -> None:
+    values = [*entry["signal"], *entry["background"]]
+    if not all(np.isfinite(v) for v in values):
+        raise ConfigError(f"experiment {entry['name']!r}: expected counts are not finite (overflow); "
+                          "the NSI values, fluxes or exposure are too large")
 
-    Flavors whose components share a flavor (none in the built-in sources) are summed.
+
+def _release_entry(channel: Any, eps: np.ndarray) -> dict[str, Any]:  # noqa: ANN401
+    """A measured release's channel in its own observable bins: signal by source component, each named
+    background at its nominal normalisation, and the observed counts."""
+    n_linear = channel.quadratic_forms.shape[-1] - 1
+    x = np.zeros(1 + n_linear)
+    x[0], x[1:1 + eps.size] = 1.0, eps
+    with np.errstate(over="ignore", invalid="ignore"):
+        signal = np.einsum("p,jcpq,q->jc", x, channel.quadratic_forms, x)
+    backgrounds = {k: np.asarray(v, dtype=float) for k, v in channel.backgrounds.items()}
+    background = sum(backgrounds.values(), np.zeros(channel.n_bins))
+    labels = channel.bin_labels or [f"{channel.name}[{j}]" for j in range(channel.n_bins)]
+    prefix = f"{channel.name}["
+    return {
+        "name": channel.name,
+        "kind": "release",
+        "bin_labels": [lab[len(prefix):-1] if lab.startswith(prefix) and lab.endswith("]") else lab for lab in labels],
+        "signal": [float(v) for v in signal.sum(axis=1)],
+        "signal_by_component": {c: [float(v) for v in signal[:, k]] for k, c in enumerate(channel.component_names)},
+        "background": [float(v) for v in background],
+        "backgrounds": {k: [float(x) for x in v] for k, v in backgrounds.items()},
+        "observed": None if channel.observed is None else [float(v) for v in channel.observed],
+        "total_signal": float(signal.sum()),
+        "total_background": float(background.sum()),
+        "total_observed": None if channel.observed is None else float(np.sum(channel.observed)),
+    }
+
+
+def rates_table(scenario: Scenario, eps: np.ndarray) -> dict[str, Any]:
+    """Signal per bin (total and by flavor), background per bin and totals for every experiment, then
+    every measured release's channel in its own observable bins (signal by component, backgrounds by
+    name, observed counts) at the nominal nuisance values.
+
+    ``eps``: the 12 NSI couplings (other linear parameters at zero). Flavors whose components share a
+    flavor (none in the built-in sources) are summed.
     """
     experiments = []
     for model in scenario.experiments:
@@ -25,6 +63,7 @@ def rates_table(scenario: Scenario, eps: np.ndarray) -> dict[str, Any]:
         experiments.append(
             {
                 "name": model.name,
+                "kind": "experiment",
                 "target": model.experiment.detector.target.name,
                 "source": model.experiment.source.name,
                 "bin_edges_keV": [float(x) for x in model.kernels.bin_edges_keV],
@@ -35,19 +74,61 @@ def rates_table(scenario: Scenario, eps: np.ndarray) -> dict[str, Any]:
                 "total_background": float(model.background.sum()),
             }
         )
+    if scenario.config.datasets:
+        from .datasets import build_channels
+
+        for dataset in scenario.config.datasets:
+            experiments += [_release_entry(c, np.asarray(eps, dtype=float))
+                            for c in build_channels(dataset, scenario, scenario.physics)]
     for exp in experiments:
-        if not all(np.isfinite(v) for key in ("signal", "background") for v in exp[key]):
-            raise ConfigError(f"experiment {exp['name']!r}: expected counts are not finite (overflow); "
-                              "the NSI values, fluxes or exposure are too large")
+        _finite_or_error(exp)
     return {"scenario": scenario.name, "experiments": experiments}
+
+
+#: A release with more bins than this prints its largest-signal bins only (``--json`` has them all).
+MAX_PRINTED_BINS = 40
+
+
+def _format_release(exp: dict[str, Any]) -> list[str]:
+    components = list(exp["signal_by_component"])
+    names = list(exp["backgrounds"])
+    observed = exp["observed"]
+    width = max(12, *(len(lab) for lab in exp["bin_labels"]))
+    lines = [f"{exp['name']}: measured release, {len(exp['signal'])} bins"
+             + (f", signal by component ({', '.join(components)})" if components else ", no signal (control channel)")]
+    col = {c: max(11, len(c)) for c in [*components, *names]}
+    header = f"{'bin':>{width}} " + " ".join(f"{c:>{col[c]}}" for c in components)
+    header += f" {'signal':>11} " + " ".join(f"{b:>{col[b]}}" for b in names) + (f" {'observed':>11}" if observed else "")
+    lines.append(header)
+    rows = range(len(exp["signal"]))
+    if len(exp["signal"]) > MAX_PRINTED_BINS:
+        order = np.argsort(exp["signal"])[::-1] if components else np.argsort(exp["background"])[::-1]
+        rows = sorted(order[:MAX_PRINTED_BINS].tolist())
+        lines.append(f"({MAX_PRINTED_BINS} bins with the largest {'signal' if components else 'background'}; "
+                     "--json lists all)")
+    for j in rows:
+        row = f"{exp['bin_labels'][j]:>{width}} " + " ".join(f"{exp['signal_by_component'][c][j]:{col[c]}.4g}" for c in components)
+        row += f" {exp['signal'][j]:11.4g} " + " ".join(f"{exp['backgrounds'][b][j]:{col[b]}.4g}" for b in names)
+        if observed:
+            row += f" {observed[j]:11.4g}"
+        lines.append(row)
+    totals = f"{'total':>{width}} " + " ".join(f"{sum(exp['signal_by_component'][c]):{col[c]}.4g}" for c in components)
+    totals += f" {exp['total_signal']:11.4g} " + " ".join(f"{sum(exp['backgrounds'][b]):{col[b]}.4g}" for b in names)
+    if observed:
+        totals += f" {exp['total_observed']:11.4g}"
+    lines.append(totals)
+    return lines
 
 
 def format_rates(table: dict[str, Any], nsi: dict[str, float]) -> str:
     """A readable text table of :func:`rates_table`."""
     lines = [f"scenario: {table['scenario']}" + (f"   NSI: {nsi}" if nsi else "   (Standard Model)")]
     for exp in table["experiments"]:
-        flavors = list(exp["signal_by_flavor"])
         lines.append("")
+        if exp.get("kind") == "release":
+            lines += _format_release(exp)
+            continue
+        flavors = list(exp["signal_by_flavor"])
         lines.append(f"{exp['name']}: target {exp['target']}, source {exp['source']}")
         header = f"{'bin [keV]':>19} " + " ".join(f"{f:>11}" for f in flavors) + f" {'signal':>11} {'background':>11}"
         lines.append(header)

@@ -260,7 +260,9 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
 def save_corner(result: FitResult, out: Path) -> None:
     from .plotting import corner_figure
 
-    names = result.poi_names
+    names = result.shown_names
+    if not names:  # every parameter constrained: nothing the fit is about to draw
+        return
     columns = result.columns
     fig = corner_figure(np.column_stack([columns[n] for n in names]), result.weights, names, result.bounds)
     atomic_savefig(fig, out / "corner.png", dpi=120)

@@ -198,7 +198,7 @@ def _combined_channels(dataset, options, source, data, recoil, forms, neutrons, 
     signal = Channel(dataset.name, nominal, recoil.component_names, component_nuisances,
                      {"prompt_neutrons": prompt_neutrons, "steady_state": steady_state}, background_nuisances,
                      [ss, *dataset.systematics], data.coincidence[_window(options)].ravel(),
-                     [f"{dataset.name}[{x}]" for x in labels])
+                     [f"{dataset.name}[{x}]" for x in labels], recoil.smallest_q2_MeV2)
     anti = Channel(f"{dataset.name}/AC", np.zeros((n_bins, 0) + nominal.shape[2:]), (), {}, {"steady_state": steady_state},
                    {}, [ss], ac.ravel(), [f"{dataset.name}/AC[{x}]" for x in labels])
     return [signal, anti]
@@ -285,7 +285,8 @@ def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
         background_nuisances["prompt_neutrons"] = (f"norm_brn_{dataset.name}", options.prompt_neutron_uncertainty)
     signal = Channel(dataset.name, nominal, components, flux_nuisances(source, options.flux_nuisances), backgrounds,
                      background_nuisances, systematics + list(dataset.systematics),
-                     data.coincidence[pe_win, t_win].ravel(), [f"{dataset.name}[{x}]" for x in labels])
+                     data.coincidence[pe_win, t_win].ravel(), [f"{dataset.name}[{x}]" for x in labels],
+                     recoil.smallest_q2_MeV2)
     anti = Channel(f"{dataset.name}/AC", np.zeros((n_pe * n_t, 0) + nominal.shape[2:]), (), {},
                    {"steady_state": steady_state}, {}, [ss], ac.ravel(), [f"{dataset.name}/AC[{x}]" for x in labels])
     return [signal, anti]

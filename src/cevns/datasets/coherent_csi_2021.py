@@ -279,7 +279,8 @@ def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
     labels = labels_of(options)
     observed = bin_events(data.coincidence, pe_edges, time_edges).ravel()
     signal = Channel(dataset.name, nominal, components, component_nuisances, backgrounds, background_nuisances,
-                     systematics + list(dataset.systematics), observed, [f"{dataset.name}[{x}]" for x in labels])
+                     systematics + list(dataset.systematics), observed, [f"{dataset.name}[{x}]" for x in labels],
+                     recoil.smallest_q2_MeV2)
     anti = Channel(f"{dataset.name}/AC", np.zeros((n_pe * n_t, 0) + nominal.shape[2:]), (), {}, {"steady_state": steady_state},
                    {}, [ss], ac.ravel(), [f"{dataset.name}/AC[{x}]" for x in labels])
     return [signal, anti]

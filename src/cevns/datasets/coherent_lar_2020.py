@@ -309,4 +309,5 @@ def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
     centres = [0.5 * (e[1:] + e[:-1]) for e in (ENERGY_EDGES_KEVEE, F90_EDGES, TIME_EDGES_US)]
     labels = [f"{dataset.name}[E {e:g} keVee, F90 {f:.3f}, t {t:g} us]" for e in centres[0] for f in centres[1] for t in centres[2]]
     return [Channel(dataset.name, forms, components, flux_nuisances(source, options.flux_nuisances), backgrounds,
-                    background_nuisances, systematics + list(dataset.systematics), data.templates["data"].ravel(), labels)]
+                    background_nuisances, systematics + list(dataset.systematics), data.templates["data"].ravel(), labels,
+                    recoil.smallest_q2_MeV2)]

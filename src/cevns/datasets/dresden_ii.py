@@ -160,4 +160,4 @@ def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
     labels = [f"{dataset.name}[{a:.3f}-{b:.3f} keVee]" for a, b in zip(edges[:-1], edges[1:])]
     return [Channel(dataset.name, forms, recoil.component_names, flux_nuisances(source, options.flux_nuisances),
                     backgrounds, {"m_shell": (f"m_shell_{dataset.name}", M_OVER_L1_UNCERTAINTY)}, systematics,
-                    observed, labels)]
+                    observed, labels, recoil.smallest_q2_MeV2)]

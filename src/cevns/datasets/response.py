@@ -24,7 +24,7 @@ from .. import units
 from ..detectors import Detector, make_target
 from ..errors import ConfigError
 from ..experiment import Experiment, ExperimentError, PhysicsOptions
-from ..physics.kinematics import t_recoil_max
+from ..physics.kinematics import momentum_transfer_squared, t_recoil_max
 from ..sources.base import Source
 
 #: Gauss-Legendre nodes per fine recoil bin when a response is averaged over the bin.
@@ -49,11 +49,15 @@ class RecoilKernels:
         H_jc with mu_jc = x^T H_jc x over x = (1, *LINEAR_PARAMETERS) (counts over the exposure, no
         efficiency).
     component_names : tuple[str, ...]
+    smallest_q2_MeV2 : float
+        2 m_N T at the lowest recoil edge and the lightest isotope (MeV^2): the smallest momentum
+        transfer the release sees (a light mediator's propagator is largest there).
     """
 
     edges_keV: np.ndarray
     quadratic_forms: np.ndarray
     component_names: tuple[str, ...]
+    smallest_q2_MeV2: float
 
     @property
     def centres_keV(self) -> np.ndarray:
@@ -103,7 +107,8 @@ def recoil_kernels(name: str, source: Source, target: str, t_min_keV: float, t_m
     if not np.all(np.isfinite(kernels.quadratic_forms)):
         raise ConfigError(f"dataset {name!r}: expected counts overflow (not finite); check the source's flux and "
                           "the exposure")
-    return RecoilKernels(detector.bin_edges_keV, kernels.quadratic_forms, tuple(kernels.component_names))
+    smallest_q2 = min(float(momentum_transfer_squared(t_min_keV * units.keV, i.mass_MeV)) for i in target_obj.isotopes)
+    return RecoilKernels(detector.bin_edges_keV, kernels.quadratic_forms, tuple(kernels.component_names), smallest_q2)
 
 
 def _sub_nodes(edges: np.ndarray, n: int = RESPONSE_NODES) -> tuple[np.ndarray, np.ndarray]:

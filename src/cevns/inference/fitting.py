@@ -108,6 +108,13 @@ class FitResult:
         return [n for n, p in self.parameters.items() if p["kind"] in ("coupling", "physics")]
 
     @property
+    def shown_names(self) -> list[str]:
+        """What the fit is about, for tables and the corner plot: the couplings and physics parameters,
+        or, in a fit with none (e.g. the signal strength ``mu_cevns`` of a release), its free
+        normalisations."""
+        return self.poi_names or [n for n, p in self.parameters.items() if p["kind"] == "normfactor"]
+
+    @property
     def columns(self) -> dict[str, np.ndarray]:
         """Weighted-sample columns: the sampled parameters and the derived effective NSI."""
         table = {name: self.samples[:, i] for i, name in enumerate(self.names)}
@@ -191,7 +198,7 @@ class FitResult:
     def __repr__(self) -> str:
         lines = [f"<cevns.FitResult {self.scenario!r}: {self.settings.get('sampler')}, log Z = {self.log_evidence:.3f} "
                  f"+- {self.log_evidence_err:.3f}, {len(self.samples)} weighted samples>"]
-        for name in self.poi_names:
+        for name in self.shown_names:
             lines.append(f"  {name:<16} 95% HPD {_union(self.hpd(name, 0.95))}")
         return "\n".join(lines)
 

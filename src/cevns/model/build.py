@@ -27,9 +27,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .. import units
 from ..config import PHYSICS_PARAMETERS
 from ..errors import ConfigError
 from ..experiment import LINEAR_PARAMETERS, N_LINEAR
+from ..physics.kinematics import momentum_transfer_squared
 from .model import Model, Modifier, PhysicsGrid, Sample, _feature_index
 from .parameters import Parameter
 
@@ -44,9 +46,9 @@ class Channel:
     Attributes
     ----------
     name : str
-    quadratic_forms : array (n_bins, n_components, 14, 14)
-        Signal per bin and source component: x^T H x with x = (1, eps_1..eps_12,
-        sin2_theta_w - reference) (:data:`cevns.experiment.LINEAR_PARAMETERS`).
+    quadratic_forms : array (n_bins, n_components, 16, 16)
+        Signal per bin and source component: x^T H x with x = (1, *LINEAR_PARAMETERS) (the twelve NSI
+        couplings, sin2_theta_w - reference, eps_zprime, mu_nu; :data:`cevns.experiment.LINEAR_PARAMETERS`).
     component_names : tuple[str, ...]
     component_nuisances : dict[str, tuple[str, float]]
         Component -> (parameter name, relative Gaussian sigma) of its normalisation.
@@ -61,6 +63,9 @@ class Channel:
     observed : array (n_bins,) or None
     bin_labels : list[str] or None
         Default ``name[j]``.
+    smallest_q2_MeV2 : float or None
+        The smallest momentum transfer squared 2 m_N T (MeV^2) at which the channel sees recoils (its
+        threshold on its lightest isotope); None for a channel without signal.
     """
 
     name: str
@@ -72,6 +77,7 @@ class Channel:
     systematics: list = field(default_factory=list)
     observed: np.ndarray | None = None
     bin_labels: list[str] | None = None
+    smallest_q2_MeV2: float | None = None
 
     @property
     def n_bins(self) -> int:
@@ -145,8 +151,12 @@ def scenario_channels(scenario, physics=None) -> list[Channel]:  # noqa: ANN001
             backgrounds["background"] = np.asarray(m.background, dtype=float)
             if m.background_uncertainty > 0:
                 background_nuisances["background"] = (m.config.background_nuisance or f"norm_bkg_{m.name}", m.background_uncertainty)
+        detector = m.experiment.detector
+        smallest_q2 = min(float(momentum_transfer_squared(detector.threshold_keV * units.keV, i.mass_MeV))
+                          for i in detector.target.isotopes)
         channels.append(Channel(m.name, m.kernels.quadratic_forms, tuple(m.kernels.component_names), component_nuisances,
-                                backgrounds, background_nuisances, list(m.config.systematics), m.observed_counts))
+                                backgrounds, background_nuisances, list(m.config.systematics), m.observed_counts,
+                                smallest_q2_MeV2=smallest_q2))
     if scenario.config.datasets:
         from ..datasets import build_channels
 
