@@ -223,3 +223,22 @@ def test_help_of_every_command(capsys):
             main([command, "--help"])
         assert exit_info.value.code == 0, command
         assert "usage: cevns " + command in capsys.readouterr().out
+
+
+def test_release_parameters_by_name_in_profile_and_toys(capsys, tmp_path):
+    # mu_cevns (a free normalisation) is profiled and tossed like a coupling; a bogus name is one line
+    code, out, err = run(capsys, "profile", "dresden-ii", "--params", "mu_cevns", "--points", "21", "--out", str(tmp_path / "p"))
+    assert code == 0, err
+    profile = json.loads((tmp_path / "p" / "profile.json").read_text())["profiles"]["mu_cevns"]
+    (lo, hi), = profile["wilks_intervals"]["0.68"]
+    assert lo < profile["mle"]["best"]["mu_cevns"] < hi
+    code, out, err = run(capsys, "toys", "dresden-ii", "--params", "mu_cevns", "-n", "3", "--seed", "1", "--out", str(tmp_path / "t"))
+    assert code == 0, err
+    code, _, err = run(capsys, "profile", "dresden-ii", "--params", "bogus", "--out", str(tmp_path / "q"))
+    assert code == 2 and "'bogus' is not a free parameter" in err and "mu_cevns" in err and len(err.strip().splitlines()) == 1
+
+
+def test_forecast_refuses_to_vary_a_release(capsys, tmp_path):
+    code, _, err = run(capsys, "forecast", "dresden-ii-2p", "--params", "eps_u_ee", "--vary", "exposure_kg_day=1e3,1e4",
+                       "--out", str(tmp_path / "f"))
+    assert code == 2 and "no [[experiments]] to vary" in err

@@ -51,6 +51,10 @@ def apply_changes(raw: Mapping[str, Any], changes: Mapping[str, Any], experiment
     if experiment is not None and experiment not in names:
         raise ConfigError(f"--experiment {experiment!r}: the scenario's experiments are {', '.join(map(str, names))}")
     chosen = [e for e in experiments if experiment is None or e.get("name") == experiment]
+    if changes and not chosen:  # a measured release keeps its own exposure and response: nothing would change
+        raise ConfigError(f"--vary {', '.join(changes)}: scenario {out.get('name')!r} has no [[experiments]] to vary "
+                          "(its measured [[datasets]] keep their own exposure and response); forecast a projection "
+                          "scenario, or add an [[experiments]] entry")
     for key, value in changes.items():
         if key in EXPERIMENT_SETTINGS:
             for e in chosen:
