@@ -242,3 +242,16 @@ def test_forecast_refuses_to_vary_a_release(capsys, tmp_path):
     code, _, err = run(capsys, "forecast", "dresden-ii-2p", "--params", "eps_u_ee", "--vary", "exposure_kg_day=1e3,1e4",
                        "--out", str(tmp_path / "f"))
     assert code == 2 and "no [[experiments]] to vary" in err
+
+
+def test_version_is_the_package_metadata_version(capsys):
+    import tomllib
+    from pathlib import Path
+
+    import cevns
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    assert cevns.__version__ == tomllib.loads(pyproject.read_text())["project"]["version"]
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert cevns.__version__ in capsys.readouterr().out

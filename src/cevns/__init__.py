@@ -5,8 +5,7 @@ response kernels (the rate is a quadratic form in the NSI couplings), and
 Bayesian fits. Reproduces Dent et al., arXiv:1711.03521.
 """
 
-__version__ = "0.1.0"  # before the imports: submodules record it in their outputs
-
+from ._version import __version__
 from .config import ScenarioConfig, builtin_scenarios, load_config
 from .errors import ConfigError
 from .experiment import Experiment, PhysicsOptions, ResponseKernels

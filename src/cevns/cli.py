@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .errors import ConfigError, Interrupted, RunFolderError
 from .parallel import launcher_rank
 

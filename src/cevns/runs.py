@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .config import config_to_toml
 from .errors import ConfigError, Interrupted, RunFolderError
 from .inference.fitting import FitResult, fit, load_fit

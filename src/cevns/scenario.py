@@ -14,11 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
+from . import units
 from .config import ExperimentConfig, ReactorConfig, ScenarioConfig, StoppedPionConfig, load_config
 from .detectors import Coherent2017Acceptance, Detector, TargetError, make_target, tabulated_efficiency, unit_efficiency
 from .errors import ConfigError
 from .experiment import Experiment, ExperimentError, PhysicsOptions, ResponseKernels
+from .datasets import build_channels
 from .physics.couplings import N_NSI
+from .physics.kinematics import momentum_transfer_squared
+from .spec import Channel
 from .sources import Source, flux_per_flavor_from_beam, reactor_flux_from_power, reactor_source, stopped_pion_source
 
 
@@ -130,12 +134,34 @@ class Scenario:
     def experiments(self) -> list[ExperimentModel]:
         return self.experiments_at(self.physics)
 
-    def channels_at(self, physics: PhysicsOptions | None = None) -> list:
-        """The model channels (``cevns.model.build.Channel``) of the experiments, at the scenario's physics
+    def channels_at(self, physics: PhysicsOptions | None = None) -> list[Channel]:
+        """The model channels (:class:`cevns.spec.Channel`) of the experiments, then of the measured data
+        sets (``[[datasets]]``, built by :func:`cevns.datasets.build_channels`), at the scenario's physics
         options or at others (a grid node of a physics parameter)."""
-        from .model.build import scenario_channels
+        experiments = self.experiments if physics is None else self.experiments_at(physics)
+        channels = [self._experiment_channel(m) for m in experiments]
+        for dataset in self.config.datasets:
+            channels += build_channels(dataset, self, physics or self.physics)
+        return channels
 
-        return scenario_channels(self, physics)
+    def _experiment_channel(self, m: ExperimentModel) -> Channel:
+        """One ``[[experiments]]`` entry as a channel: its source's flavor normalisations (named per source,
+        shared by every experiment that sees it), its one background and its systematics."""
+        source = self.source(m.config.source)
+        component_nuisances = {
+            c.name: (f"norm_{m.config.source}_{c.name}", c.normalization_uncertainty)
+            for c in source.components if c.normalization_uncertainty > 0}
+        backgrounds, background_nuisances = {}, {}
+        if np.any(m.background > 0):
+            backgrounds["background"] = np.asarray(m.background, dtype=float)
+            if m.background_uncertainty > 0:
+                background_nuisances["background"] = (m.config.background_nuisance or f"norm_bkg_{m.name}", m.background_uncertainty)
+        detector = m.experiment.detector
+        smallest_q2 = min(float(momentum_transfer_squared(detector.threshold_keV * units.keV, i.mass_MeV))
+                          for i in detector.target.isotopes)
+        return Channel(m.name, m.kernels.quadratic_forms, tuple(m.kernels.component_names), component_nuisances,
+                       backgrounds, background_nuisances, list(m.config.systematics), m.observed_counts,
+                       smallest_q2_MeV2=smallest_q2)
 
     def experiments_at(self, physics: PhysicsOptions) -> list[ExperimentModel]:
         """The experiments with their kernels for other physics options (e.g. a grid node of a physics parameter)."""

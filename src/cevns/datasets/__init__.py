@@ -3,7 +3,7 @@
 A scenario's ``[[datasets]]`` entry names a release (a key of :data:`RELEASES`), the scenario
 source whose flavor spectra and fluxes it sees, the release's ``options`` (validated here, closed)
 and optional extra ``systematics``. :func:`build_channels` turns it into
-:class:`cevns.model.build.Channel` objects: signal quadratic forms per observable bin and flavor
+:class:`cevns.spec.Channel` objects: signal quadratic forms per observable bin and flavor
 component (recoil spectrum from the package's physics -> response matrix -> bins), the release's
 backgrounds with their nuisances, and the observed counts. The files are the package's copies
 (``cevns/data/<release>/``, each with its REFERENCE.md). docs/data.md describes every choice.
@@ -54,7 +54,7 @@ def build_channels(dataset_config, scenario, physics) -> list:  # noqa: ANN001
 
     Returns
     -------
-    list[cevns.model.build.Channel]
+    list[cevns.spec.Channel]
 
     Raises
     ------

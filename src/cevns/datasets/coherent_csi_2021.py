@@ -37,7 +37,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ..errors import ConfigError
-from ..model.build import Channel
+from ..spec import Channel
 from ._common import (ReleaseOptions, flux_nuisances, is_prompt, live_time_days, parse_options, require_source_kind,
                       systematic)
 from ._io import check_column, read_table, release_folder

@@ -28,7 +28,7 @@ from pydantic import Field, model_validator
 from scipy import optimize, special
 
 from ..errors import ConfigError
-from ..model.build import Channel
+from ..spec import Channel
 from ._common import ReleaseOptions, flux_nuisances, parse_options, require_source_kind, systematic
 from ._io import check_column, read_table, release_folder
 from .response import gaussian_response, recoil_kernels

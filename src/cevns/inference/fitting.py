@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import ConfigError
 from ..io import atomic_write_json, atomic_write_text, atomic_write_with
 from .results import CREDIBLE_LEVELS, effective_nsi, equal_weight_samples, hpd_intervals, weighted_quantile

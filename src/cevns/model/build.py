@@ -1,11 +1,12 @@
-"""Build a :class:`~cevns.model.Model` from channels: parameters, samples, reduced quadratic forms.
+"""Compile channels into the pieces of a :class:`~cevns.model.Model`: parameters, samples, reduced forms.
 
-A :class:`Channel` is one binned data set: the signal quadratic forms per bin and
+A :class:`cevns.spec.Channel` is one binned data set: the signal quadratic forms per bin and
 source component (any observable binning: recoil energy, photoelectrons x arrival
 time, ...), named backgrounds, the nuisances that scale them, shape and other
-systematics, and the observed counts. A scenario's ``[[experiments]]`` become
-channels (:func:`scenario_channels`); other producers (e.g. public data releases)
-make channels of their own and use the same :func:`build_model_from_channels`.
+systematics, and the observed counts. Builders make them (``cevns.scenario`` for
+``[[experiments]]``, ``cevns.datasets`` for measured releases); :func:`compile_channels`
+turns them into the constructor arguments of :class:`cevns.model.Model`
+(``Model.from_channels``). This module knows channels, not scenarios.
 
 What comes from where (SPEC S4):
 
@@ -23,65 +24,19 @@ What comes from where (SPEC S4):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 
-from .. import units
 from ..config import PHYSICS_PARAMETERS
 from ..errors import ConfigError
 from ..experiment import LINEAR_PARAMETERS, N_LINEAR
-from ..physics.kinematics import momentum_transfer_squared
-from .model import Model, Modifier, PhysicsGrid, Sample, _feature_index
+from ..spec import Channel
 from .parameters import Parameter
+from .samples import Modifier, PhysicsGrid, Sample, _feature_index
 
 SYSTEMATIC_KINDS = {"norm": "normsys", "lognorm": "lognormsys", "shape": "histosys", "staterror": "staterror",
                     "free-norm": "normfactor"}
-
-
-@dataclass
-class Channel:
-    """One binned data set of a model.
-
-    Attributes
-    ----------
-    name : str
-    quadratic_forms : array (n_bins, n_components, 16, 16)
-        Signal per bin and source component: x^T H x with x = (1, *LINEAR_PARAMETERS) (the twelve NSI
-        couplings, sin2_theta_w - reference, eps_zprime, mu_nu; :data:`cevns.experiment.LINEAR_PARAMETERS`).
-    component_names : tuple[str, ...]
-    component_nuisances : dict[str, tuple[str, float]]
-        Component -> (parameter name, relative Gaussian sigma) of its normalisation.
-    backgrounds : dict[str, array (n_bins,)]
-        Named backgrounds, expected counts at nominal normalisation.
-    background_nuisances : dict[str, tuple[str, float]]
-        Background -> (parameter name, relative Gaussian sigma).
-    systematics : list
-        Objects with the fields of :class:`cevns.config.SystematicConfig` (name, kind,
-        applies_to, uncertainty, up, down, relative, range); ``applies_to`` names
-        "signal", "background" (every background), a component or a background.
-    observed : array (n_bins,) or None
-    bin_labels : list[str] or None
-        Default ``name[j]``.
-    smallest_q2_MeV2 : float or None
-        The smallest momentum transfer squared 2 m_N T (MeV^2) at which the channel sees recoils (its
-        threshold on its lightest isotope); None for a channel without signal.
-    """
-
-    name: str
-    quadratic_forms: np.ndarray
-    component_names: tuple[str, ...]
-    component_nuisances: dict[str, tuple[str, float]] = field(default_factory=dict)
-    backgrounds: dict[str, np.ndarray] = field(default_factory=dict)
-    background_nuisances: dict[str, tuple[str, float]] = field(default_factory=dict)
-    systematics: list = field(default_factory=list)
-    observed: np.ndarray | None = None
-    bin_labels: list[str] | None = None
-    smallest_q2_MeV2: float | None = None
-
-    @property
-    def n_bins(self) -> int:
-        return int(self.quadratic_forms.shape[0])
 
 
 class _Registry:
@@ -136,49 +91,13 @@ def _applies(target: str, component: str, is_background: bool) -> bool:
     return target == component
 
 
-def scenario_channels(scenario, physics=None) -> list[Channel]:  # noqa: ANN001
-    """The channels of a scenario's experiments, then of its measured data sets (``[[datasets]]``,
-    built by :func:`cevns.datasets.build_channels`), at other physics options when given."""
-    experiments = scenario.experiments if physics is None else scenario.experiments_at(physics)
-    channels = []
-    for m in experiments:
-        source = scenario.source(m.config.source)
-        component_nuisances = {
-            c.name: (f"norm_{m.config.source}_{c.name}", c.normalization_uncertainty)
-            for c in source.components if c.normalization_uncertainty > 0}
-        backgrounds, background_nuisances = {}, {}
-        if np.any(m.background > 0):
-            backgrounds["background"] = np.asarray(m.background, dtype=float)
-            if m.background_uncertainty > 0:
-                background_nuisances["background"] = (m.config.background_nuisance or f"norm_bkg_{m.name}", m.background_uncertainty)
-        detector = m.experiment.detector
-        smallest_q2 = min(float(momentum_transfer_squared(detector.threshold_keV * units.keV, i.mass_MeV))
-                          for i in detector.target.isotopes)
-        channels.append(Channel(m.name, m.kernels.quadratic_forms, tuple(m.kernels.component_names), component_nuisances,
-                                backgrounds, background_nuisances, list(m.config.systematics), m.observed_counts,
-                                smallest_q2_MeV2=smallest_q2))
-    if scenario.config.datasets:
-        from ..datasets import build_channels
-
-        for dataset in scenario.config.datasets:
-            channels += build_channels(dataset, scenario, physics or scenario.physics)
-    return channels
-
-
-def build_model(scenario, grid_points: Mapping[str, int] | None = None) -> Model:  # noqa: ANN001
-    """The :class:`Model` of a scenario (module docstring). ``grid_points`` adds to ``[fit] grid_points``."""
-    fit = scenario.config.fit
-    grid_points = {**fit.grid_points, **(grid_points or {})}
-    return build_model_from_channels(scenario.channels_at(None), fit.free, fit.fixed, scenario.physics, grid_points,
-                                     scenario.channels_at, scenario.name, fit.free_norm_prior)
-
-
-def build_model_from_channels(channels: Sequence[Channel], free: Mapping[str, tuple[float, float]],
-                              fixed: Mapping[str, float] | None = None, physics=None,  # noqa: ANN001
-                              grid_points: Mapping[str, int] | None = None,
-                              channels_at: Callable | None = None, name: str = "model",
-                              free_norm_prior: str = "flat") -> Model:
-    """The :class:`Model` of ``channels`` with flat priors on ``free`` (coupling or physics names -> range).
+def compile_channels(channels: Sequence[Channel], free: Mapping[str, tuple[float, float]],
+                     fixed: Mapping[str, float] | None = None, physics=None,  # noqa: ANN001
+                     grid_points: Mapping[str, int] | None = None,
+                     channels_at: Callable | None = None, name: str = "model",
+                     free_norm_prior: str = "flat") -> dict:
+    """The constructor arguments of the :class:`~cevns.model.Model` of ``channels`` with flat priors on
+    ``free`` (coupling or physics names -> range).
 
     ``free_norm_prior``: "flat" (``free-norm`` systematics are free normalisations on their range) or
     "broad-gaussian" (N(1, half the range), constrained, see ``FitConfig.free_norm_prior``).
@@ -296,5 +215,6 @@ def build_model_from_channels(channels: Sequence[Channel], free: Mapping[str, tu
     observed = None
     if all(c.observed is not None for c in channels):
         observed = np.concatenate([np.asarray(c.observed, dtype=float) for c in channels])
-    return Model(ordered, samples, coefficients, [index[c] for c in couplings], labels, channel_bins,
-                 observed, grids, name, fixed)
+    return {"parameters": ordered, "samples": samples, "coefficients": coefficients,
+            "coupling_indices": [index[c] for c in couplings], "bin_labels": labels, "experiment_bins": channel_bins,
+            "observed": observed, "physics_grids": grids, "name": name, "fixed": fixed}

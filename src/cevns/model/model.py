@@ -33,7 +33,10 @@ import numpy as np
 from scipy import special
 
 from ..errors import ConfigError
+from ..spec import Channel
+from .build import compile_channels
 from .evaluation import EvaluationPlan
+from .samples import Modifier, ModelError, PhysicsGrid, Sample, _feature_index
 from .parameters import Parameter, histosys_delta, histosys_delta_derivative, histosys_delta_second_derivative
 
 #: Floor on expected counts inside the log: keeps log L finite when a bin's
@@ -69,47 +72,6 @@ REFERENCE_EVALUATION_ELEMENTS = 65536
 MARGINAL_CHUNK = 128
 
 
-class ModelError(ValueError):
-    """Wrong input to a model method: an array of the wrong shape, an unknown parameter name."""
-
-
-@dataclass
-class Modifier:
-    """One factor on one sample: ``kind`` with the parameter index (or first index, staterror)."""
-
-    kind: str
-    index: int
-    sigma: float = 0.0                     # lognormsys: relative width
-    delta_up: np.ndarray | None = None     # histosys: up/nominal - 1 per bin
-    delta_down: np.ndarray | None = None   # histosys: 1 - down/nominal per bin
-
-
-@dataclass
-class Sample:
-    """A contribution to the bins of one experiment."""
-
-    name: str
-    experiment: str
-    component: str                       # source component name, or "background"
-    bins: slice                          # global bin indices
-    columns: slice | None = None         # signal columns (quadratic forms), None for a background
-    nominal: np.ndarray | None = None    # fixed expectation per bin (backgrounds)
-    modifiers: list[Modifier] = field(default_factory=list)
-
-    @property
-    def is_signal(self) -> bool:
-        return self.columns is not None
-
-
-@dataclass
-class PhysicsGrid:
-    """Reduced coefficient matrices of a ``physics`` parameter on its grid (linear interpolation)."""
-
-    index: int
-    nodes: np.ndarray          # (G,) increasing
-    coefficients: np.ndarray   # (G, F, C)
-
-
 #: Floor of the expected counts in the Newton weights D/lambda^2: lambda^2 at the 1e-300 log floor
 #: underflows to 0 (and D/0 to inf, then NaN); a bin predicted at 1e-150 with data is hopeless anyway.
 WEIGHT_FLOOR = 1e-150
@@ -118,11 +80,6 @@ WEIGHT_FLOOR = 1e-150
 def _curvature_weights(data: np.ndarray, lam: np.ndarray) -> np.ndarray:
     """D / lambda^2 of the Poisson Hessian, finite: zero where D = 0, lambda floored at WEIGHT_FLOOR."""
     return np.where(data > 0, data / np.maximum(lam, WEIGHT_FLOOR) ** 2, 0.0)
-
-
-def _feature_index(n_linear: int) -> tuple[np.ndarray, np.ndarray]:
-    """Upper-triangular index pairs (p <= q) of the quadratic features of x = (1, couplings)."""
-    return np.triu_indices(n_linear + 1)
 
 
 class Model:
@@ -179,11 +136,22 @@ class Model:
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
-    def from_scenario(cls, scenario, grid_points: Mapping[str, int] | None = None) -> Model:  # noqa: ANN001
-        """The model of a :class:`cevns.scenario.Scenario` (see :func:`cevns.model.build.build_model`)."""
-        from .build import build_model
+    def from_channels(cls, channels: Sequence[Channel], free: Mapping[str, tuple[float, float]], **options) -> Model:  # noqa: ANN003
+        """The model of ``channels`` (:class:`cevns.spec.Channel`) with flat priors on ``free``; ``options`` as
+        :func:`cevns.model.build.compile_channels` (fixed, physics, grid_points, channels_at, name,
+        free_norm_prior)."""
+        return cls(**compile_channels(channels, free, **options))
 
-        return build_model(scenario, grid_points)
+    @classmethod
+    def from_scenario(cls, scenario, grid_points: Mapping[str, int] | None = None) -> Model:  # noqa: ANN001
+        """The model of a :class:`cevns.scenario.Scenario`: its channels (``scenario.channels_at``) with its
+        ``[fit]`` settings. ``grid_points`` adds to ``[fit] grid_points``. The scenario is only read
+        through these attributes (the model layer does not import the builders)."""
+        fit = scenario.config.fit
+        return cls.from_channels(scenario.channels_at(None), fit.free, fixed=fit.fixed, physics=scenario.physics,
+                                 grid_points={**fit.grid_points, **(grid_points or {})},
+                                 channels_at=scenario.channels_at, name=scenario.name,
+                                 free_norm_prior=fit.free_norm_prior)
 
     # -- names and shapes ------------------------------------------------------------------------
     @property
