@@ -117,7 +117,7 @@ def test_laplace_splits_into_independent_parts_and_agrees_with_the_joint_integra
 
 def test_laplace_tolerances_are_converged_on_the_argon_release(monkeypatch):
     """The Newton stopping rule (step or predicted gain below 1e-10) against a 100-iteration, 1e-13 reference."""
-    import cevns.model.model as module
+    import cevns.model.laplace as module
 
     model = Model.from_scenario(Scenario.load("coherent-lar-2020-4p"))
     data = model.observed()

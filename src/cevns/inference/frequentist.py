@@ -50,7 +50,7 @@ from scipy import optimize, stats
 
 from ..errors import ConfigError
 
-#: Points per block of conditional-mode evaluations (cevns.model.model.MARGINAL_CHUNK: measured fastest).
+#: Points per block of conditional-mode evaluations (cevns.model.laplace.MARGINAL_CHUNK: measured fastest).
 CHUNK = 128
 #: Sobol points of the multi-start grid of a global fit (2^11), and of the remaining parameters per scan point.
 GRID_POINTS = 2048
