@@ -23,7 +23,7 @@ def check_laplace_against_importance():
     import numpy as np
 
     from cevns import Model, Scenario, load_fit
-    from cevns.inference.results import hpd_intervals
+    from cevns.inference.density import hpd_intervals
 
     def check(folder, n_points, seed):
         fit = load_fit(folder)

@@ -8,7 +8,8 @@ from scipy import stats
 
 from cevns.cli import main
 from cevns.model import Model
-from cevns.inference.results import effective_nsi, hpd_intervals
+from cevns.inference.density import hpd_intervals
+from cevns.physics.effective import effective_nsi
 from cevns.inference.samplers import run_sampler
 from cevns.scenario import Scenario
 
@@ -87,7 +88,7 @@ def test_fit_coherent_2p_fast_ring_contains_sm(tmp_path, capsys):
     radius = np.hypot(x - centre[0], y - centre[1])
     assert np.quantile(radius, 0.05) > 0.05
     # SM point inside the 95% region: its density is above the 95% threshold
-    from cevns.inference.results import credible_region_2d
+    from cevns.inference.regions import credible_region_2d
 
     xc, yc, density, (level68, level95) = credible_region_2d(x, y, np.ones_like(x), (-1.5, 1.5), (-1.5, 1.5))
     i, j = np.argmin(np.abs(yc)), np.argmin(np.abs(xc))

@@ -1,4 +1,4 @@
-"""Credible sets of cevns.inference.results against exact HPD sets of known densities.
+"""Credible sets of cevns.inference.density and .regions against exact HPD sets of known densities.
 
 Exact sets: the density threshold t with mass(p > t) = level is found by root finding on the
 exact mass (CDFs of the known components), the set's ends by root finding p(x) = t. Samples
@@ -12,18 +12,17 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from cevns.inference.results import (
+from cevns.inference.density import (
     CREDIBLE_LEVELS,
-    EARTH_NEUTRON_ELECTRON_RATIO,
-    credible_region_2d,
     density_1d,
-    effective_nsi,
     equal_weight_samples,
     hpd_intervals,
     hpd_sets,
     posterior_range,
     weighted_quantile,
 )
+from cevns.inference.regions import credible_region_2d
+from cevns.physics.effective import EARTH_NEUTRON_ELECTRON_RATIO, effective_nsi
 
 PRIOR = (-1.5, 1.5)  # the package's coupling prior
 WIDTH = PRIOR[1] - PRIOR[0]

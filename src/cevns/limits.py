@@ -27,7 +27,7 @@ import numpy as np
 from . import units
 from .config import resolve_raw, validate_config
 from .errors import ConfigError
-from .inference.results import hpd_intervals
+from .inference.density import hpd_intervals
 from .model import Model
 from .scenario import Scenario
 

@@ -152,10 +152,10 @@ def _draw_region(ax: Any, region: Any, color: str, filled: bool) -> list:
 def plot_credible_region(ax: Any, x: np.ndarray, y: np.ndarray, weights: np.ndarray, bounds_x: Any, bounds_y: Any,
                          levels: tuple[float, ...] = (0.68, 0.95), color: str = "C0", filled: bool = True, label: str | None = None) -> Any:
     """Filled (or line) 2-D credible regions at ``levels`` on ``ax``, each mode drawn on its own
-    grid (cevns.inference.results.credible_region_2d). Returns the CredibleRegion2D; the
+    grid (cevns.inference.regions.credible_region_2d). Returns the CredibleRegion2D; the
     artists are in its ``artists`` attribute. ``bounds_x``/``bounds_y``: hard prior edges
     (ignored as edges when samples lie outside them)."""
-    from .inference.results import credible_region_2d
+    from .inference.regions import credible_region_2d
 
     region = credible_region_2d(x, y, weights, _estimator_bounds(x, bounds_x), _estimator_bounds(y, bounds_y), levels)
     region.artists = _draw_region(ax, region, color, filled)
@@ -271,7 +271,7 @@ def corner_figure(samples: np.ndarray, weights: np.ndarray, names: list[str], bo
 
     Axis ranges follow the posterior (hull of the 99.7% HPD set, padded); ``prior_range=True``
     shows the prior ranges of ``bounds`` instead. Densities and regions are those of
-    cevns.inference.results (each mode at its own resolution). ``insets``: zoomed insets of
+    cevns.inference.density (each mode at its own resolution). ``insets``: zoomed insets of
     islands too small for their panel (as :func:`posterior_panel`).
     """
     import matplotlib
@@ -279,7 +279,7 @@ def corner_figure(samples: np.ndarray, weights: np.ndarray, names: list[str], bo
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from .inference.results import density_1d, posterior_range
+    from .inference.density import density_1d, posterior_range
 
     samples = np.asarray(samples)
     d = len(names)
@@ -398,7 +398,8 @@ def overlay_figure(fits: Sequence[Mapping[str, Any]], params: Sequence[str], lev
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from .inference.results import credible_region_2d, density_1d, posterior_range
+    from .inference.density import density_1d, posterior_range
+    from .inference.regions import credible_region_2d
 
     params = list(params)
     d = len(params)

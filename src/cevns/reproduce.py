@@ -29,7 +29,7 @@ from . import __version__, units
 from .errors import ConfigError, RunFolderError
 from .runs import FitSettings, run_fit
 from .inference.fitting import FitResult
-from .inference.results import EARTH_NEUTRON_ELECTRON_RATIO
+from .physics.effective import EARTH_NEUTRON_ELECTRON_RATIO
 from .inference.samplers import points_phrase
 from .labels import html_label, latex_label
 from .io import atomic_savefig, atomic_write_json, atomic_write_text

@@ -25,7 +25,8 @@ import numpy as np
 from .._version import __version__
 from ..errors import ConfigError
 from ..io import atomic_write_json, atomic_write_text, atomic_write_with
-from .results import CREDIBLE_LEVELS, effective_nsi, equal_weight_samples, hpd_intervals, weighted_quantile
+from ..physics.effective import effective_nsi
+from .density import CREDIBLE_LEVELS, equal_weight_samples, hpd_intervals, weighted_quantile
 
 #: Version of the fit-folder layout (summary.json keys, file names). 2: model layer, getdist chain.
 SCHEMA_VERSION = 2
