@@ -247,3 +247,21 @@ def test_grid_hpd_of_a_gaussian_is_the_central_interval():
     p = stats.norm.pdf(axis)
     (low, high), = fr.grid_hpd_intervals(axis, p / p.sum(), 0.95)
     assert low == pytest.approx(-1.96, abs=0.01) and high == pytest.approx(1.96, abs=0.01)
+
+
+def test_true_runs_against_a_brute_force():
+    from cevns.inference.frequentist.profile import true_runs
+
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 2, 7, 40):
+        for _ in range(20):
+            mask = rng.uniform(size=n) < 0.5
+            brute, start = [], None
+            for i, m in enumerate(list(mask) + [False]):
+                if m and start is None:
+                    start = i
+                elif not m and start is not None:
+                    brute.append((start, i - 1))
+                    start = None
+            assert true_runs(mask) == brute
+    assert fr.accepted_to_intervals([0.0, 0.5, 1.0, 1.5], [True, True, False, True]) == [[0.0, 0.5], [1.5, 1.5]]

@@ -263,6 +263,20 @@ def _add_insets(ax: Any, entries: list[tuple[Any, str, bool]], marker: tuple[flo
     return insets
 
 
+def _triangle(plt: Any, d: int, panel_inches: float, pad_width: float, pad_height: float) -> tuple[Any, Any, list]:
+    """A d x d grid of panels with those above the diagonal hidden: the figure, the axes and the
+    (row, column, axes) of the lower triangle, diagonal included."""
+    fig, axes = plt.subplots(d, d, figsize=(panel_inches * d + pad_width, panel_inches * d + pad_height), squeeze=False)
+    cells = []
+    for i in range(d):
+        for j in range(d):
+            if j > i:
+                axes[i, j].set_visible(False)
+            else:
+                cells.append((i, j, axes[i, j]))
+    return fig, axes, cells
+
+
 def corner_figure(samples: np.ndarray, weights: np.ndarray, names: list[str], bounds: dict, truth: np.ndarray | None = None,
                   levels: tuple[float, ...] = (0.68, 0.95), prior_range: bool = False, color: str = "C0",
                   insets: bool = False) -> Any:
@@ -289,25 +303,20 @@ def corner_figure(samples: np.ndarray, weights: np.ndarray, names: list[str], bo
         views = [tuple(bounds[n]) for n in names]
     else:
         views = [posterior_range(samples[:, i], weights, edges[i]) for i in range(d)]
-    fig, axes = plt.subplots(d, d, figsize=(2.4 * d + 0.6, 2.4 * d + 0.6), squeeze=False)
-    for i in range(d):
-        for j in range(d):
-            ax = axes[i, j]
-            if j > i:
-                ax.set_visible(False)
-                continue
-            if i == j:
-                _plot_marginal(ax, density_1d(samples[:, i], weights, edges[i]), levels, color)
-                ax.axvline(truth[i], color="red", lw=1)
-                ax.set_yticks([])
-            else:
-                region = plot_credible_region(ax, samples[:, j], samples[:, i], weights, edges[j], edges[i], levels, color=color)
-                ax.plot(truth[j], truth[i], "x", color="red", ms=6, mew=1.2, alpha=0.8)
-                ax.set_ylim(views[i])
-            ax.set_xlim(views[j])
-            if insets and i != j:
-                _add_insets(ax, [(region, color, True)], marker=(truth[j], truth[i]))
-            _label_triangle_axes(ax, i, j, d, names)
+    fig, axes, cells = _triangle(plt, d, 2.4, 0.6, 0.6)
+    for i, j, ax in cells:
+        if i == j:
+            _plot_marginal(ax, density_1d(samples[:, i], weights, edges[i]), levels, color)
+            ax.axvline(truth[i], color="red", lw=1)
+            ax.set_yticks([])
+        else:
+            region = plot_credible_region(ax, samples[:, j], samples[:, i], weights, edges[j], edges[i], levels, color=color)
+            ax.plot(truth[j], truth[i], "x", color="red", ms=6, mew=1.2, alpha=0.8)
+            ax.set_ylim(views[i])
+        ax.set_xlim(views[j])
+        if insets and i != j:
+            _add_insets(ax, [(region, color, True)], marker=(truth[j], truth[i]))
+        _label_triangle_axes(ax, i, j, d, names)
     fig.tight_layout()
     return fig
 
@@ -415,32 +424,27 @@ def overlay_figure(fits: Sequence[Mapping[str, Any]], params: Sequence[str], lev
                   for k, fit in enumerate(fits)]
         views = [(min(r[i][0] for r in ranges), max(r[i][1] for r in ranges)) for i in range(d)]
     size = 2.6 if d > 1 else 4.0
-    fig, axes = plt.subplots(d, d, figsize=(size * d + 0.8, size * d + 0.4), squeeze=False)
+    fig, axes, cells = _triangle(plt, d, size, 0.8, 0.4)
     styles = ["-" if lv == min(levels) else "--" for lv in sorted(levels)[::-1]]
-    for i in range(d):
-        for j in range(d):
-            ax = axes[i, j]
-            if j > i:
-                ax.set_visible(False)
-                continue
-            for k, fit in enumerate(fits):
-                if i == j:
-                    density = density_1d(fit["samples"][params[i]], fit["weights"], edges[k][i])
-                    _plot_marginal(ax, density, levels, colors[k], filled=False, label=labels[k])
-                else:
-                    region = credible_region_2d(fit["samples"][params[j]], fit["samples"][params[i]], fit["weights"],
-                                                edges[k][j], edges[k][i], tuple(sorted(levels)[::-1]))
-                    ordered = sorted(region.thresholds)
-                    for patch in region.patches:
-                        if np.max(patch.Z) > ordered[0]:
-                            ax.contour(patch.X, patch.Y, patch.Z, levels=ordered, colors=[colors[k]],
-                                       linestyles=styles[: len(ordered)], linewidths=1.2)
-            ax.set_xlim(views[j])
+    for i, j, ax in cells:
+        for k, fit in enumerate(fits):
             if i == j:
-                ax.set_yticks([])
+                density = density_1d(fit["samples"][params[i]], fit["weights"], edges[k][i])
+                _plot_marginal(ax, density, levels, colors[k], filled=False, label=labels[k])
             else:
-                ax.set_ylim(views[i])
-            _label_triangle_axes(ax, i, j, d, params)
+                region = credible_region_2d(fit["samples"][params[j]], fit["samples"][params[i]], fit["weights"],
+                                            edges[k][j], edges[k][i], tuple(sorted(levels)[::-1]))
+                ordered = sorted(region.thresholds)
+                for patch in region.patches:
+                    if np.max(patch.Z) > ordered[0]:
+                        ax.contour(patch.X, patch.Y, patch.Z, levels=ordered, colors=[colors[k]],
+                                   linestyles=styles[: len(ordered)], linewidths=1.2)
+        ax.set_xlim(views[j])
+        if i == j:
+            ax.set_yticks([])
+        else:
+            ax.set_ylim(views[i])
+        _label_triangle_axes(ax, i, j, d, params)
     handles = [matplotlib.lines.Line2D([], [], color=colors[k], label=labels[k]) for k in range(len(fits))]
     level_text = ", ".join(f"{lv:.0%}" for lv in sorted(levels))
     if d > 1:

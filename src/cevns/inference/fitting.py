@@ -30,6 +30,8 @@ from .density import CREDIBLE_LEVELS, equal_weight_samples, hpd_intervals, weigh
 
 #: Version of the fit-folder layout (summary.json keys, file names). 2: model layer, getdist chain.
 SCHEMA_VERSION = 2
+
+
 def default_sampler_settings(n_dim: int, nuisances_sampled: bool, fast: bool, sampler: str | None = None) -> dict:
     """Sampler, live points (particles) and tolerance of a fit of ``n_dim`` sampled parameters
     (``sampler`` given: that backend's own presets).

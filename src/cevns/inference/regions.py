@@ -336,5 +336,4 @@ def density_levels_2d(hist: np.ndarray, levels: tuple[float, ...]) -> list[float
     return [float(flat[min(np.searchsorted(cumulative, lv), flat.size - 1)]) for lv in levels]
 
 
-
 __all__ = ["CredibleRegion2D", "Patch2D", "credible_region_2d", "density_levels_2d"]

@@ -34,6 +34,7 @@ be picklable there: module-level functions, bound methods of plain objects,
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import logging
@@ -43,12 +44,12 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ConfigError
+from .output import SamplerOutput
 from .smc import effective_sample_size
 
 SAMPLERS = ("nautilus", "ultranest", "dynesty", "smc")
@@ -129,23 +130,6 @@ def default_sampler_settings(n_dim: int, nuisances_sampled: bool, fast: bool, sa
     if sampler is not None:
         return sampler_presets(sampler, fast)
     return sampler_presets("smc" if not nuisances_sampled and n_dim <= SMC_MAX_DIM else "nautilus", fast)
-
-
-@dataclass
-class SamplerOutput:
-    """What every backend returns."""
-
-    samples: np.ndarray          # (n, d) weighted posterior samples
-    log_weights: np.ndarray      # (n,) normalized log importance weights
-    log_likelihood: np.ndarray   # (n,)
-    log_evidence: float
-    log_evidence_err: float
-    n_likelihood_calls: int
-    wall_seconds: float
-    stats: dict = field(default_factory=dict)
-    #: (n,) log-likelihood contour each dead point was born inside (-inf: drawn from the prior);
-    #: for ultranest and dynesty, in the order of ``samples``; None for nautilus and smc.
-    log_likelihood_birth: np.ndarray | None = None
 
 
 def check_likelihood(prior_transform: Callable, log_likelihood: Callable, ndim: int, rng: np.random.Generator) -> None:
@@ -563,15 +547,14 @@ def _run_smc(names, prior_transform, log_likelihood, settings, seed, checkpoint_
 
     result = run_smc(prior_transform, log_likelihood, len(names), settings, seed=seed, pool=pool, progress=report)
     stats = dict(result.stats, backend="smc", n_live=n_live)
-    if not result.reliable:
+    if not stats["reliable"]:
         message = (f"smc diagnostics failed after {stats['attempts']} attempts (Pareto k-hat {stats['khat']:.2f} with the "
                    f"largest weight {stats['max_weight_ratio']:.3g}x the mean, must be <= 0.5 or <= 5x; halves of the draws "
                    f"differ by {stats['split_difference_sigmas']:.1f} sigma, must be <= 4): log Z and the posterior may be "
                    f"wrong; rerun with more particles (--nlive)")
         stats["warning"] = message
         warnings.warn(message, SamplerWarning, stacklevel=3)
-    out = SamplerOutput(result.samples, result.log_weights, result.log_likelihood, result.log_evidence,
-                        result.log_evidence_err, result.n_likelihood_calls, 0.0, stats)
+    out = dataclasses.replace(result, stats=stats)
     if path is not None:
         _save_smc(path, key, out)
     return out

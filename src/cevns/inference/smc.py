@@ -39,7 +39,7 @@ Diagnostics (the quality of stage 2 is what the result rests on):
   is reported too; it is noisier and not judged.
 
 :func:`run_smc` retries with twice the particles when k-hat > 0.5 or the halves differ by more
-than 4 sigma, and reports in ``SMCResult.reliable`` whether the last attempt passed. None of
+than 4 sigma, and reports in ``stats["reliable"]`` whether the last attempt passed. None of
 these can see a mode that stage 1 never found (importance sampling only weights what its
 proposal covers): tempering gives a mode particles in proportion to its mass under L^b, which
 for a mode much narrower than the others stays small until b is near 1 (docs/sampling.md).
@@ -50,10 +50,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import special
+
+from .output import SamplerOutput
 
 #: Pareto k-hat above which an importance-sampling run is retried with more particles (Vehtari
 #: et al. 2024, section 3: k < 0.5 gives finite variance). Measured (docs/sampling.md): the
@@ -118,19 +120,6 @@ class SMCSettings:
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"invalid SMC setting {bad[0]} = {getattr(self, bad[0])!r}")
-
-
-@dataclass
-class SMCResult:
-    samples: np.ndarray          # (n, d) parameters of the importance draws
-    cube: np.ndarray             # (n, d) the same in the unit cube
-    log_weights: np.ndarray      # (n,) normalized log importance weights
-    log_likelihood: np.ndarray   # (n,)
-    log_evidence: float
-    log_evidence_err: float
-    n_likelihood_calls: int
-    reliable: bool
-    stats: dict = field(default_factory=dict)
 
 
 # -- Gaussian mixture -------------------------------------------------------------------------
@@ -485,7 +474,7 @@ def _one_run(target: _Target, ndim: int, settings: SMCSettings, seed_seq: np.ran
 
 def run_smc(prior_transform: Callable[[np.ndarray], np.ndarray], log_likelihood: Callable[[np.ndarray], np.ndarray],
             ndim: int, settings: SMCSettings = SMCSettings(), seed: int = 0, pool=None,  # noqa: ANN001, B008
-            progress: Callable | None = None) -> SMCResult:
+            progress: Callable | None = None) -> SamplerOutput:
     """Tempered SMC + mixture importance sampling; retried with 2x the particles when k-hat > 0.5.
 
     ``prior_transform``: unit cube (n, d) -> parameters (n, d); ``log_likelihood``: (n, d) -> (n,).
@@ -516,8 +505,8 @@ def run_smc(prior_transform: Callable[[np.ndarray], np.ndarray], log_likelihood:
     cube = best["cube"]
     keep = np.isfinite(best["log_w"])  # draws outside the cube or at L = 0 carry no weight
     log_w = best["log_w"][keep]
-    return SMCResult(
-        samples=np.asarray(prior_transform(cube[keep])), cube=cube[keep], log_weights=log_w - special.logsumexp(log_w),
+    return SamplerOutput(
+        samples=np.asarray(prior_transform(cube[keep])), log_weights=log_w - special.logsumexp(log_w),
         log_likelihood=best["log_l"][keep], log_evidence=best["log_z"], log_evidence_err=best["log_z_err"],
-        n_likelihood_calls=target.n_calls, reliable=reliable, stats=stats,
+        n_likelihood_calls=target.n_calls, wall_seconds=0.0, stats=stats,
     )

@@ -232,9 +232,6 @@ class Model(LaplaceMarginal):
             return np.maximum(1.0 + histosys_delta(pars[:, i : i + 1], modifier.delta_up, modifier.delta_down), 0.0)
         return pars[:, i : i + n_bins]  # staterror: one gamma per bin
 
-
-
-
     def _sample_value(self, sample: Sample, signal: np.ndarray, pars: np.ndarray) -> np.ndarray:
         """A sample's expected counts (n, n_bins): nominal times every modifier's factor. The per-point
         factors (n, 1) are multiplied together first, so each full (n, n_bins) array is touched once per

@@ -12,6 +12,7 @@ from scipy import stats
 
 from ...errors import ConfigError
 
+
 #: Points per block of conditional-mode evaluations (cevns.model.laplace.MARGINAL_CHUNK: measured fastest).
 CHUNK = 128
 #: Sobol points of the multi-start grid of a global fit (2^11), and of the remaining parameters per scan point.
@@ -43,11 +44,13 @@ REFINE_ITERATIONS = 30
 SWEEP_IMPROVEMENT = 1e-7
 MAX_SWEEPS = 50
 
+
 def wilks_threshold(level: float, n_parameters: int = 1) -> float:
     """chi^2 quantile with ``n_parameters`` degrees of freedom: the Wilks cut on q = -2 Delta log L."""
     if not 0 < level < 1:
         raise ConfigError(f"confidence level must be in (0, 1), got {level}")
     return float(stats.chi2.ppf(level, n_parameters))
+
 
 # --------------------------------------------------------------------------------------------------------
 # the profiled objective
@@ -272,6 +275,7 @@ class Profiler:
         unit = sobol.random_base2(int(np.ceil(np.log2(max(n_points, 2)))))
         return self.bounds[floating, 0] + unit * self.span[floating]
 
+
 def _distinct(points: np.ndarray, order: np.ndarray, span: np.ndarray, n_keep: int, separation: float) -> list[int]:
     """Indices (in ``order``) of up to ``n_keep`` points, each at least ``separation`` (x range) from those kept."""
     kept: list[int] = []
@@ -281,6 +285,7 @@ def _distinct(points: np.ndarray, order: np.ndarray, span: np.ndarray, n_keep: i
         if all(np.max(np.abs(points[i] - points[j]) / span) > separation for j in kept):
             kept.append(int(i))
     return kept
+
 
 # --------------------------------------------------------------------------------------------------------
 # maximum likelihood
@@ -311,6 +316,7 @@ class MaximumLikelihood:
                 "modes": [{"values": dict(zip(self.names, map(float, x), strict=True)), "nll": v, "q": v - self.nll} for x, v in self.modes],
                 "n_evaluations": self.n_evaluations}
 
+
 def fit_mle(profiler: Profiler, n_grid: int = GRID_POINTS, n_starts: int = N_STARTS,
             extra_starts: Sequence[np.ndarray] = (), seed: int = 0, polish: bool = True) -> MaximumLikelihood:
     """Global maximum-likelihood fit over the free parameters (nuisances profiled).
@@ -337,6 +343,7 @@ def fit_mle(profiler: Profiler, n_grid: int = GRID_POINTS, n_starts: int = N_STA
     full = profiler.full(best[None])[0][0]
     return MaximumLikelihood(list(profiler.free_names), best, value, full, modes, profiler.n_calls - calls_before,
                              list(profiler.model.parameter_names))
+
 
 def _unique_modes(minima: Sequence[tuple[np.ndarray, float]], span: np.ndarray) -> list[tuple[np.ndarray, float]]:
     modes: list[tuple[np.ndarray, float]] = []

@@ -4,10 +4,12 @@ against."""
 
 from __future__ import annotations
 
+
 import numpy as np
 from scipy import stats
 
 from ...errors import ConfigError
+
 
 # --------------------------------------------------------------------------------------------------------
 # exact Poisson intervals (a count with known background): the references
@@ -19,9 +21,11 @@ def poisson_central(n_observed: int, level: float = 0.9) -> tuple[float, float]:
     low = 0.0 if n_observed == 0 else 0.5 * stats.chi2.ppf(alpha / 2, 2 * n_observed)
     return float(low), float(0.5 * stats.chi2.ppf(1 - alpha / 2, 2 * n_observed + 2))
 
+
 def poisson_upper_limit(n_observed: int, level: float = 0.9) -> float:
     """Classical (Neyman) upper limit of a Poisson mean, no background: chi2_{level}(2n+2)/2."""
     return float(0.5 * stats.chi2.ppf(level, 2 * n_observed + 2))
+
 
 def poisson_feldman_cousins(n_observed: int, background: float, level: float = 0.9, mu_max: float = 50.0,
                             mu_step: float = 0.001) -> tuple[float, float]:

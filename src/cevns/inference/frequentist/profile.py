@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...errors import ConfigError
-from .optimiser import MAX_SWEEPS, MaximumLikelihood, Profiler, REFINE_ITERATIONS, SCAN_GRID_POINTS, SCAN_STARTS, START_SEPARATION, SWEEP_IMPROVEMENT, _distinct, fit_mle, wilks_threshold
+from .optimiser import (MAX_SWEEPS, REFINE_ITERATIONS, SCAN_GRID_POINTS, SCAN_STARTS, START_SEPARATION, SWEEP_IMPROVEMENT,
+                        MaximumLikelihood, Profiler, _distinct, fit_mle, wilks_threshold)
+
 
 # --------------------------------------------------------------------------------------------------------
 # profile scans
@@ -73,6 +75,7 @@ def _scan(profiler: Profiler, scanned: np.ndarray, targets: np.ndarray, seeds: n
             break
     return solutions, values
 
+
 def _beyond(neighbours: Sequence[Sequence[int]], targets: np.ndarray, i: int, j: int) -> int | None:
     """The neighbour k of j on the far side from i (targets[k] - targets[j] = targets[j] - targets[i]), if any."""
     direction = targets[j] - targets[i]
@@ -80,6 +83,7 @@ def _beyond(neighbours: Sequence[Sequence[int]], targets: np.ndarray, i: int, j:
         if k != i and np.allclose(targets[k] - targets[j], direction, rtol=1e-6, atol=1e-12):
             return k
     return None
+
 
 def _scan_seeds(profiler: Profiler, scanned: np.ndarray, mle: MaximumLikelihood, n_grid: int) -> np.ndarray:
     d = len(profiler.free_names)
@@ -91,6 +95,7 @@ def _scan_seeds(profiler: Profiler, scanned: np.ndarray, mle: MaximumLikelihood,
         block[:, others] = grid
         seeds += list(block)
     return np.array(seeds)
+
 
 @dataclass
 class Profile1D:
@@ -131,6 +136,7 @@ class Profile1D:
                 for v, q, s in zip(self.values, self.q, self.solutions, strict=True)]
         return "\n".join([header, *rows]) + "\n"
 
+
 def profile_1d(model, data: np.ndarray, name: str, values: np.ndarray | None = None, n_points: int = 200,  # noqa: ANN001
                levels: Sequence[float] = (0.68, 0.95), mle: MaximumLikelihood | None = None,
                n_grid: int = SCAN_GRID_POINTS, refine: bool = True) -> Profile1D:
@@ -169,20 +175,21 @@ def profile_1d(model, data: np.ndarray, name: str, values: np.ndarray | None = N
         result.intervals[f"{level:.2f}"] = _wilks_intervals(profiler, result, wilks_threshold(level, 1), refine)
     return result
 
+
+def true_runs(mask: Sequence[bool]) -> list[tuple[int, int]]:
+    """The runs of True in a boolean sequence as (first, last) index pairs, inclusive."""
+    mask = np.asarray(mask, dtype=bool)
+    padded = np.concatenate([[False], mask, [False]])
+    change = np.flatnonzero(padded[1:] != padded[:-1])
+    return [(int(a), int(b) - 1) for a, b in zip(change[::2], change[1::2], strict=True)]
+
+
 def _wilks_intervals(profiler: Profiler, profile: Profile1D, threshold: float, refine: bool) -> list[list[float]]:
     """Union of intervals where q <= threshold; edges by the Illinois (regula falsi) method on the profile,
     every edge in one batched Newton call per iteration, from the two bracketing scan points' solutions."""
     x, q = profile.values, profile.q
-    inside = q <= threshold
     j = profiler.index(profile.name)
-    runs, i = [], 0
-    while i < x.size:
-        if inside[i]:
-            start = i
-            while i + 1 < x.size and inside[i + 1]:
-                i += 1
-            runs.append((start, i))
-        i += 1
+    runs = true_runs(q <= threshold)
     brackets = [(s - 1, s) for s, _ in runs if s > 0] + [(e, e + 1) for _, e in runs if e < x.size - 1]
     edges = {}
     if brackets:
@@ -212,6 +219,7 @@ def _wilks_intervals(profiler: Profiler, profile: Profile1D, threshold: float, r
         guess = a - ga * (b - a) / (gb - ga)
         edges = {bracket: float(e) for bracket, e in zip(brackets, guess, strict=True)}
     return [[float(x[s]) if s == 0 else edges[(s - 1, s)], float(x[e]) if e == x.size - 1 else edges[(e, e + 1)]] for s, e in runs]
+
 
 @dataclass
 class Profile2D:
@@ -246,6 +254,7 @@ class Profile2D:
         rows += [f"{float(a)!r},{float(b)!r},{float(v)!r}" for ia, a in enumerate(self.x) for ib, b in enumerate(self.y)
                  for v in [self.q[ia, ib]]]
         return "\n".join(rows) + "\n"
+
 
 def profile_2d(model, data: np.ndarray, names: tuple[str, str], x: np.ndarray | None = None, y: np.ndarray | None = None,  # noqa: ANN001
                n_points: int = 41, mle: MaximumLikelihood | None = None, n_grid: int = SCAN_GRID_POINTS) -> Profile2D:

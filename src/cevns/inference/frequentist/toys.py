@@ -11,7 +11,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ...errors import ConfigError
-from .optimiser import MaximumLikelihood, Profiler, START_SEPARATION, _distinct, fit_mle, wilks_threshold
+from .optimiser import START_SEPARATION, MaximumLikelihood, Profiler, _distinct, fit_mle, wilks_threshold
+from .profile import true_runs
+
 
 # --------------------------------------------------------------------------------------------------------
 # toys: data and auxiliary measurements drawn at a truth
@@ -30,6 +32,7 @@ def with_centers(model, centers: np.ndarray):  # noqa: ANN001, ANN201
     out.parameters = tuple(parameters)
     return out
 
+
 def draw_toy(model, truth: np.ndarray, rng: np.random.Generator, auxiliary: bool = True):  # noqa: ANN001, ANN201
     """Poisson counts at ``truth`` and (``auxiliary``) the constraint centres drawn from N(truth, sigma).
 
@@ -44,6 +47,7 @@ def draw_toy(model, truth: np.ndarray, rng: np.random.Generator, auxiliary: bool
     idx = np.asarray(model.constrained_indices, dtype=np.intp)
     centers = truth[idx] + np.asarray(model.sigmas)[idx] * rng.standard_normal(idx.size)
     return data, with_centers(model, centers)
+
 
 def test_statistic(profiler: Profiler, names: Sequence[str], values: Sequence[float], mle: MaximumLikelihood,
                    starts: Sequence[np.ndarray] = ()) -> tuple[float, np.ndarray]:
@@ -65,6 +69,7 @@ def test_statistic(profiler: Profiler, names: Sequence[str], values: Sequence[fl
         best_x, best_value = xs[np.argmin(vs)], float(np.min(vs))
     return max(0.0, best_value - mle.nll), best_x
 
+
 # --------------------------------------------------------------------------------------------------------
 # Bayesian sets on a grid (small dimension): the cheap reference for coverage
 # --------------------------------------------------------------------------------------------------------
@@ -82,31 +87,26 @@ def grid_posterior(model, data: np.ndarray, n_points: int = 201) -> tuple[list[n
     p = np.exp(log_post - np.max(log_post))
     return axes, p / p.sum()
 
+
 def hpd_threshold(probabilities: np.ndarray, level: float) -> float:
     """Density threshold of the highest-density set holding ``level`` of the (gridded) probability."""
     p = np.sort(probabilities.ravel())[::-1]
     k = int(np.searchsorted(np.cumsum(p), level))
     return float(p[min(k, p.size - 1)])
 
+
 def grid_hpd_intervals(axis: np.ndarray, probabilities: np.ndarray, level: float) -> list[list[float]]:
     """1-D HPD set of a gridded density as a union of intervals (cell edges at mid-points)."""
-    inside = probabilities >= hpd_threshold(probabilities, level)
     half = 0.5 * (axis[1] - axis[0])
-    out, i = [], 0
-    while i < axis.size:
-        if inside[i]:
-            j = i
-            while j + 1 < axis.size and inside[j + 1]:
-                j += 1
-            out.append([float(max(axis[0], axis[i] - half)), float(min(axis[-1], axis[j] + half))])
-            i = j
-        i += 1
-    return out
+    return [[float(max(axis[0], axis[i] - half)), float(min(axis[-1], axis[j] + half))]
+            for i, j in true_runs(probabilities >= hpd_threshold(probabilities, level))]
+
 
 def grid_covers(axes: Sequence[np.ndarray], probabilities: np.ndarray, truth: Sequence[float], level: float) -> bool:
     """Whether the gridded HPD set at ``level`` holds ``truth`` (density at the nearest grid node vs the threshold)."""
     index = tuple(int(np.argmin(np.abs(a - t))) for a, t in zip(axes, truth, strict=True))
     return bool(probabilities[index] >= hpd_threshold(probabilities, level))
+
 
 # --------------------------------------------------------------------------------------------------------
 # Neyman construction by toys (likelihood-ratio ordering: Feldman-Cousins with nuisances)
@@ -124,6 +124,7 @@ def toy_statistics(model, truth: np.ndarray, names: Sequence[str], rng: np.rando
         mle = fit_mle(profiler, n_grid=n_grid, n_starts=3, extra_starts=[free_truth])
         out[i] = test_statistic(profiler, names, values, mle, starts=[free_truth])[0]
     return out
+
 
 def neyman_critical_values(model, data: np.ndarray, name: str, values: Sequence[float], rng: np.random.Generator,  # noqa: ANN001
                            n_toys: int = 200, level: float = 0.95, auxiliary: bool = True) -> dict:
@@ -146,20 +147,13 @@ def neyman_critical_values(model, data: np.ndarray, name: str, values: Sequence[
     accepted = [r["value"] for r in rows if r["t_observed"] <= r["critical"]]
     return {"parameter": name, "level": level, "rows": rows, "accepted": accepted}
 
+
 def accepted_to_intervals(values: Sequence[float], accepted: Sequence[bool]) -> list[list[float]]:
     """Runs of accepted grid values as [first, last] pairs (the grid resolution is the error)."""
-    out, current = [], None
-    for v, a in zip(values, accepted, strict=True):
-        if a and current is None:
-            current = [float(v), float(v)]
-        elif a:
-            current[1] = float(v)
-        elif current is not None:
-            out.append(current)
-            current = None
-    if current is not None:
-        out.append(current)
-    return out
+    if len(values) != len(accepted):
+        raise ValueError(f"values and accepted differ in length: {len(values)} != {len(accepted)}")
+    return [[float(values[i]), float(values[j])] for i, j in true_runs(accepted)]
+
 
 def named_vector(model, values: Mapping[str, float]) -> np.ndarray:  # noqa: ANN001
     """``model.pars(values)`` with a ConfigError for unknown names."""
