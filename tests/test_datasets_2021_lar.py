@@ -189,6 +189,16 @@ def test_csi2021_laplace_finite_at_prior_draws():
 
 
 # --- bad input ----------------------------------------------------------------------------------
+def _corrupted_release_fails(tmp_path, release, file, edit, message):
+    """Edit one file of a copy of the release: building its scenario's channels is one ConfigError line."""
+    folder = _release_copy(tmp_path, release)
+    path = folder / file
+    path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
+    with pytest.raises(ConfigError, match=message) as err:
+        _scenario_with_options(release, {"data_dir": str(folder)}).channels_at(None)
+    assert "\n" not in str(err.value)
+
+
 @pytest.mark.parametrize("file, edit, message", [
     ("dataBeamOnC.txt", lambda lines: lines[:10] + ["111.189"] + lines[11:], r"dataBeamOnC.txt, row 11: 1 columns, expected 2"),
     ("dataBeamOnC.txt", lambda lines: lines[:10] + ["nan 2.24"] + lines[11:], r"dataBeamOnC.txt, row 11: nan is not a finite number"),
@@ -200,12 +210,7 @@ def test_csi2021_laplace_finite_at_prior_draws():
     ("effCoefficients.txt", lambda lines: lines[:6] + ["1.32045  0.285979 10.8646"] + lines[7:], r"effCoefficients.txt, row 7: 3 columns"),
 ])
 def test_csi2021_bad_data_file(tmp_path, file, edit, message):
-    folder = _release_copy(tmp_path, "coherent-csi-2021")
-    path = folder / file
-    path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
-    with pytest.raises(ConfigError, match=message) as err:
-        _scenario_with_options("coherent-csi-2021", {"data_dir": str(folder)}).channels_at(None)
-    assert "\n" not in str(err.value)
+    _corrupted_release_fails(tmp_path, "coherent-csi-2021", file, edit, message)
 
 
 @pytest.mark.parametrize("file, edit, message", [
@@ -217,12 +222,7 @@ def test_csi2021_bad_data_file(tmp_path, file, edit, message):
     ("LArParametersAnlA.yaml", lambda lines: lines[:2] + ["  value 13.8"] + lines[3:], r"LArParametersAnlA.yaml, row 3: expected 'field: value'"),
 ])
 def test_lar_bad_data_file(tmp_path, file, edit, message):
-    folder = _release_copy(tmp_path, "coherent-lar-2020")
-    path = folder / file
-    path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
-    with pytest.raises(ConfigError, match=message) as err:
-        _scenario_with_options("coherent-lar-2020", {"data_dir": str(folder)}).channels_at(None)
-    assert "\n" not in str(err.value)
+    _corrupted_release_fails(tmp_path, "coherent-lar-2020", file, edit, message)
 
 
 @pytest.mark.parametrize("scenario, options, message", [

@@ -69,23 +69,35 @@ def _text_html(text: str) -> str:
     return " ".join(w for w in _FLAVOR.sub(flavor, escaped).split("_") if w)
 
 
+def _parse(name: str, style: int) -> tuple[str, str, str] | None:
+    """The pattern of a parameter name: ("nsi", quark, flavor pair), ("eff", flavor pair, ""), ("bkg", what, "")
+    or ("norm", source, component); the flavor pair rendered in ``style`` (0 LaTeX, 1 HTML). None: no pattern."""
+    match = _NSI.match(name)
+    if match and (pair := _pair(match.group(2), style)) is not None:
+        return "nsi", match.group(1), pair
+    match = _EFF.match(name)
+    if match and (pair := _pair(match.group(1), style)) is not None:
+        return "eff", pair, ""
+    if name.startswith("norm_bkg_") and len(name) > len("norm_bkg_"):
+        return "bkg", name.removeprefix("norm_bkg_"), ""
+    if name.startswith("norm_"):
+        source, _, component = name.removeprefix("norm_").partition("_")
+        if source and component:
+            return "norm", source, component
+    return None
+
+
 def _latex_body(name: str) -> str | None:
     """Math-mode LaTeX of a known name, or None."""
     if name in _REGISTERED:
         return _REGISTERED[name][0]
-    match = _NSI.match(name)
-    if match and (pair := _pair(match.group(2), 0)) is not None:
-        return rf"\varepsilon^{{{match.group(1)}}}_{{{pair}}}"
-    match = _EFF.match(name)
-    if match and (pair := _pair(match.group(1), 0)) is not None:
-        return rf"\varepsilon_{{{pair}}}"
-    if name.startswith("norm_bkg_") and len(name) > len("norm_bkg_"):
-        return rf"N^{{\rm bkg}}_{{{_text_latex(name.removeprefix('norm_bkg_'))}}}"
-    if name.startswith("norm_"):
-        source, _, component = name.removeprefix("norm_").partition("_")
-        if source and component:
-            return rf"N^{{{_words_latex(source)}}}_{{{_text_latex(component)}}}"
-    return None
+    parsed = _parse(name, 0)
+    if parsed is None:
+        return None
+    kind, a, b = parsed
+    return {"nsi": lambda: rf"\varepsilon^{{{a}}}_{{{b}}}", "eff": lambda: rf"\varepsilon_{{{a}}}",
+            "bkg": lambda: rf"N^{{\rm bkg}}_{{{_text_latex(a)}}}",
+            "norm": lambda: rf"N^{{{_words_latex(a)}}}_{{{_text_latex(b)}}}"}[kind]()
 
 
 def latex_label(name: str, math: bool = True) -> str:
@@ -105,19 +117,13 @@ def html_label(name: str) -> str:
     """HTML label of a parameter name: ``eps_u_emu`` -> ``&epsilon;<sup>u</sup><sub>e&mu;</sub>``."""
     if name in _REGISTERED:
         return _REGISTERED[name][1]
-    match = _NSI.match(name)
-    if match and (pair := _pair(match.group(2), 1)) is not None:
-        return f"&epsilon;<sup>{match.group(1)}</sup><sub>{pair}</sub>"
-    match = _EFF.match(name)
-    if match and (pair := _pair(match.group(1), 1)) is not None:
-        return f"&epsilon;<sub>{pair}</sub>"
-    if name.startswith("norm_bkg_") and len(name) > len("norm_bkg_"):
-        return f"N<sup>bkg</sup><sub>{_text_html(name.removeprefix('norm_bkg_'))}</sub>"
-    if name.startswith("norm_"):
-        source, _, component = name.removeprefix("norm_").partition("_")
-        if source and component:
-            return f"N<sup>{html.escape(source)}</sup><sub>{_text_html(component)}</sub>"
-    return html.escape(name)
+    parsed = _parse(name, 1)
+    if parsed is None:
+        return html.escape(name)
+    kind, a, b = parsed
+    return {"nsi": lambda: f"&epsilon;<sup>{a}</sup><sub>{b}</sub>", "eff": lambda: f"&epsilon;<sub>{a}</sub>",
+            "bkg": lambda: f"N<sup>bkg</sup><sub>{_text_html(a)}</sub>",
+            "norm": lambda: f"N<sup>{html.escape(a)}</sup><sub>{_text_html(b)}</sub>"}[kind]()
 
 
 #: The old name in cevns.fit (kept so that callers of ``coupling_latex`` can switch imports only).

@@ -141,15 +141,21 @@ def make_fig1(rep: Reproduction) -> list[str]:
     return _save(rep, fig, "fig1", "SM-equivalent NSI lines and rings for Si and Ge (arXiv:1711.03521 sec. II.3)")
 
 
-def make_fig2(rep: Reproduction) -> list[str]:
+def _posterior_figure(rep: Reproduction, scenario: str, x: str, y: str, title: str, stem: str, caption: str) -> list[str]:
+    """One panel: the 68% and 95% regions of (x, y) in one fit (the axes follow the posterior's support)."""
     from .plotting import posterior_panel
 
-    fit = rep.fit("coherent-2017-2p")
+    fit = rep.fit(scenario)
     fig, ax = _plt().subplots(figsize=(5.2, 4.6))
-    posterior_panel(ax, fit.columns, fit.weights, "eps_u_ee", "eps_u_mumu", fit.bounds)
-    ax.set_title("COHERENT 2017, 2 free couplings: 68%, 95%")
+    posterior_panel(ax, fit.columns, fit.weights, x, y, fit.bounds)
+    ax.set_title(title)
     fig.tight_layout()
-    return _save(rep, fig, "fig2", "posterior of (eps_u_ee, eps_u_mumu), coherent-2017-2p")
+    return _save(rep, fig, stem, caption)
+
+
+def make_fig2(rep: Reproduction) -> list[str]:
+    return _posterior_figure(rep, "coherent-2017-2p", "eps_u_ee", "eps_u_mumu", "COHERENT 2017, 2 free couplings: 68%, 95%",
+                             "fig2", "posterior of (eps_u_ee, eps_u_mumu), coherent-2017-2p")
 
 
 def make_fig3(rep: Reproduction) -> list[str]:
@@ -179,15 +185,9 @@ def make_fig4(rep: Reproduction) -> list[str]:
 
 
 def make_fig5(rep: Reproduction) -> list[str]:
-    from .plotting import posterior_panel
-
-    fit = rep.fit("future-combined")
-    fig, ax = _plt().subplots(figsize=(5.2, 4.6))
     # the axes follow the posterior's support (posterior_panel zooms), not the prior-implied range (+-9)
-    posterior_panel(ax, fit.columns, fit.weights, "eff_eps_ee", "eff_eps_mumu", fit.bounds)
-    ax.set_title("future reactor + SNS, 4 couplings: 68%, 95%")
-    fig.tight_layout()
-    return _save(rep, fig, "fig5", "effective NSI, future-combined")
+    return _posterior_figure(rep, "future-combined", "eff_eps_ee", "eff_eps_mumu", "future reactor + SNS, 4 couplings: 68%, 95%",
+                             "fig5", "effective NSI, future-combined")
 
 
 def _corner(rep: Reproduction, scenario: str, stem: str, title: str) -> list[str]:

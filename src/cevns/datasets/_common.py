@@ -63,10 +63,13 @@ def flux_nuisances(source: Source, mode: str) -> dict[str, tuple[str, float]]:
     return {c.name: (f"norm_{source.name}_flux", sigma) for c in source.components}
 
 
-def require_source_kind(dataset: Any, source: Source, kind: str) -> None:  # noqa: ANN401
+def release_source(dataset: Any, scenario: Any, kind: str) -> Source:  # noqa: ANN401
+    """The scenario source a data set names, which must be of ``kind`` ("stopped-pion", "reactor")."""
+    source = scenario.source(dataset.source)
     if source.kind != kind:
         raise ConfigError(f"dataset {dataset.name!r} (release {dataset.release!r}) needs a {kind} source; "
                           f"{dataset.source!r} is {source.kind}")
+    return source
 
 
 def is_prompt(component: Any) -> bool:  # noqa: ANN401

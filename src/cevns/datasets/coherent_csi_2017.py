@@ -32,7 +32,7 @@ from pydantic import Field, model_validator
 
 from ..errors import ConfigError
 from ..spec import Channel
-from ._common import (ReleaseOptions, flux_nuisances, is_prompt, live_time_days, parse_options, require_source_kind,
+from ._common import (ReleaseOptions, flux_nuisances, is_prompt, live_time_days, parse_options, release_source,
                       systematic)
 from ._io import check_column, grid_rows, read_table, release_folder
 from .response import deterministic_response, poisson_response, rebin_matrix, recoil_kernels
@@ -208,8 +208,7 @@ def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
     """The coincidence and anti-coincidence channels of the release (module docstring)."""
     options = parse_options(Coherent2017Options, dataset)
     data = read_release(options.data_dir)
-    source = scenario.source(dataset.source)
-    require_source_kind(dataset, source, "stopped-pion")
+    source = release_source(dataset, scenario, "stopped-pion")
     exposure_kg_day = options.mass_kg * live_time_days(dataset, scenario, options.live_time_days)
     pe_win, t_win = _window(options)
 

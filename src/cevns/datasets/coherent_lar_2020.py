@@ -35,7 +35,7 @@ from pydantic import Field, model_validator
 
 from ..errors import ConfigError
 from ..spec import Channel
-from ._common import (ReleaseOptions, flux_nuisances, is_prompt, live_time_days, parse_options, require_source_kind,
+from ._common import (ReleaseOptions, flux_nuisances, is_prompt, live_time_days, parse_options, release_source,
                       systematic)
 from ._io import check_column, read_table, release_folder
 from .response import gaussian_response, overlap_matrix, recoil_kernels, stopped_pion_time_pdfs
@@ -254,8 +254,7 @@ def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
     options = parse_options(LAr2020Options, dataset)
     data = read_release(options.data_dir)
     numbers = release_numbers(data, options)
-    source = scenario.source(dataset.source)
-    require_source_kind(dataset, source, "stopped-pion")
+    source = release_source(dataset, scenario, "stopped-pion")
     exposure_kg_day = numbers["mass_kg"] * live_time_days(dataset, scenario, options.live_time_days)
     recoil = recoil_kernels(dataset.name, source, "Ar", options.recoil_min_keV, 1.0e3, options.recoil_bins,
                             exposure_kg_day, physics)

@@ -29,7 +29,7 @@ from scipy import optimize, special
 
 from ..errors import ConfigError
 from ..spec import Channel
-from ._common import ReleaseOptions, flux_nuisances, parse_options, require_source_kind, systematic
+from ._common import ReleaseOptions, flux_nuisances, parse_options, release_source, systematic
 from ._io import check_column, read_table, release_folder
 from .response import gaussian_response, recoil_kernels
 
@@ -120,8 +120,7 @@ def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
     """The reactor-ON channel (module docstring)."""
     options = parse_options(DresdenOptions, dataset)
     table, quenching = read_release(options.data_dir)
-    source = scenario.source(dataset.source)
-    require_source_kind(dataset, source, "reactor")
+    source = release_source(dataset, scenario, "reactor")
     lo = int(np.argmin(abs(EDGES_KEVEE - options.energy_window_keVee[0])))
     hi = int(np.argmin(abs(EDGES_KEVEE - options.energy_window_keVee[1])))
     edges = EDGES_KEVEE[lo:hi + 1]
