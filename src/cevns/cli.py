@@ -7,7 +7,6 @@ printed as one line ``cevns: error: ...`` with exit code 2, no traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -18,13 +17,11 @@ import numpy as np
 
 from ._version import __version__
 from .errors import ConfigError, Interrupted, RunFolderError
+from .inference.samplers import MAX_SEED  # seeds of numpy's legacy generator (UltraNest): 32 bits
+from .io import print_json
 from .parallel import launcher_rank
 
 EXIT_USAGE = 2
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, sort_keys=True, allow_nan=False))  # strict JSON: no NaN/Infinity tokens
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,10 +53,6 @@ def parse_nsi_assignments(items: Sequence[str] | None) -> dict[str, float]:
         if not np.isfinite(values[key]):
             raise ConfigError(f"--nsi {item!r}: value must be finite")
     return values
-
-
-#: Seeds of numpy's legacy global generator (UltraNest) must fit in 32 bits.
-MAX_SEED = 2**32 - 1
 
 
 def seed_value(text: str) -> int:
@@ -98,13 +91,13 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     if args.name is not None:  # one scenario, fully resolved (its base chain merged)
         config = load_config(args.name)
         if args.json:
-            _print_json(config.model_dump(mode="json", exclude_none=True))
+            print_json(config.model_dump(mode="json", exclude_none=True))
         else:
             print(config_to_toml(config), end="")
         return 0
     scenarios = builtin_scenarios()
     if args.json:
-        _print_json({"scenarios": [{"name": k, "description": v} for k, v in scenarios.items()]})
+        print_json({"scenarios": [{"name": k, "description": v} for k, v in scenarios.items()]})
         return 0
     width = max(len(k) for k in scenarios)
     for name, description in scenarios.items():
@@ -127,7 +120,7 @@ def cmd_rates(args: argparse.Namespace) -> int:
 
         _save_figure(rates_figure(scenario, eps, table), args.plot, "--plot")
     if args.json:
-        _print_json(table)
+        print_json(table)
     else:
         print(format_rates(table, nsi))
         if args.plot:
@@ -165,7 +158,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         return 0
     summary = result.summary()
     if args.json:
-        _print_json(summary)
+        print_json(summary)
     else:
         print(f"{summary['scenario']}: log Z = {summary['log_evidence']:.3f} +- {summary['log_evidence_err']:.3f} "
               f"({summary['n_likelihood_calls']} likelihood calls, {summary['wall_seconds']:.1f} s)")
@@ -187,7 +180,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     (result,) = _load_fits([args.folder])
     summary = result.summary()
     if args.json:
-        _print_json(summary)
+        print_json(summary)
         return 0
     from .inference.samplers import points_phrase
 
@@ -260,7 +253,7 @@ def cmd_mediator_limits(args: argparse.Namespace) -> int:
     json_path = Path(args.out).with_suffix(".json")
     atomic_write_json(json_path, record)
     if args.json:
-        _print_json(record)
+        print_json(record)
     else:
         for result in results:
             heaviest, lightest = result["allowed_g"][-1], result["allowed_g"][0]
@@ -282,7 +275,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     if not mpi.is_root:
         return 0
     if args.json:
-        _print_json(provenance)
+        print_json(provenance)
     else:
         for item_id, entry in provenance["items"].items():
             print(f"{item_id:<7} {', '.join(entry['files'])}")
@@ -324,7 +317,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         result["fit"] = benchmark_fit(Scenario.load(args.scenario))
     if args.json:
-        _print_json(result)
+        print_json(result)
     else:
         print(f"scenario {result['scenario']}: {result['n_parameters']} parameters, {result['n_bins']} bins, one core")
         print(f"  batched kernel likelihood (nuisances sampled):  {result['likelihood_evals_per_second']:.3e} evals/s "
@@ -369,7 +362,7 @@ def cmd_degeneracy(args: argparse.Namespace) -> int:
             raise ConfigError(f"target {formula!r}: {err}; use a chemical formula such as Ge, Si, CsI or an isotope such as Ge[76]") from None
     report = degeneracy_report(targets, args.sin2_theta_w, args.couplings)
     if args.json:
-        _print_json(report)
+        print_json(report)
         return 0
     print(f"SM-equivalent lines in (eps^u, eps^d) for one flavor, {args.couplings} couplings, sin^2(theta_W) = {args.sin2_theta_w}")
     print(f"{'target':<10} {'beta=Z/N':>9} {'slope':>9} {'mirror eps^u':>13} {'mirror eps^d':>13} {'ring centre':>12} {'radius':>8}")

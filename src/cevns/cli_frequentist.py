@@ -7,22 +7,17 @@ write the outputs atomically into ``--out``, print. Every bad input is one Confi
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .errors import ConfigError
-from .io import atomic_savefig, atomic_write_json, atomic_write_text
+from .io import atomic_savefig, atomic_write_json, atomic_write_text, print_json
 
 #: Limits on scan sizes and toy counts (a mistake beyond them would run for hours).
 MAX_POINTS = 2000
 MAX_TOYS = 1_000_000
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, sort_keys=True))
 
 
 def _names(text: str, flag: str = "--params") -> list[str]:
@@ -176,7 +171,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     summary["n_evaluations"] = profiler.n_calls
     atomic_write_json(out / "profile.json", summary)
     if args.json:
-        _print_json(summary)
+        print_json(summary)
         return 0
     print(f"{scenario.name}: -2 ln L_min = {mle.nll:.6f}  ({profiler.n_calls} profiled evaluations, {summary['wall_seconds']:.1f} s)")
     if len(params) == 1:
@@ -296,7 +291,7 @@ def cmd_toys(args: argparse.Namespace) -> int:
     atomic_write_text(out / "toys.csv", "\n".join(rows) + "\n")
     _plot_t(results, params, out / "toys.png")
     if args.json:
-        _print_json(summary)
+        print_json(summary)
         return 0
     print(f"{args.scenario}: {summary['n_toys']} toys at {truth or 'the nominal point'}, t = -2 Delta ln L at the true {', '.join(params)}")
     for kind in ("wilks", "hpd"):
@@ -363,7 +358,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     atomic_write_text(out / "forecast.csv", "\n".join(rows) + "\n")
     figure = _plot_forecast(summary, out / "forecast.png", args.targets is not None)
     if args.json:
-        _print_json(summary)
+        print_json(summary)
         return 0
     print(f"{args.scenario}: expected (Asimov) Wilks 95% widths")
     for row in rows[1:]:

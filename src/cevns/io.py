@@ -14,6 +14,30 @@ from pathlib import Path
 from typing import Any
 
 
+def json_safe(value: Any) -> Any:  # noqa: ANN401
+    """Plain JSON values: numpy scalars and arrays to Python, non-finite floats to None (JSON has no NaN)."""
+    import math
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def print_json(data: Any) -> None:  # noqa: ANN401
+    """One JSON object on standard output: sorted keys, strict JSON (non-finite numbers as null)."""
+    print(json.dumps(json_safe(data), indent=2, sort_keys=True, allow_nan=False))
+
+
 def atomic_write_with(path: str | Path, writer: Callable[[Path], None], suffix: str | None = None) -> Path:
     """Call ``writer(tmp_path)`` then rename ``tmp_path`` onto ``path``.
 

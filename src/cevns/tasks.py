@@ -356,6 +356,4 @@ def _mpi_main(argv: Sequence[str]) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover - run under mpiexec by benchmark_tasks
-    import sys
-
     sys.exit(_mpi_main(sys.argv[1:]))

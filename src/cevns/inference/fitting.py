@@ -26,27 +26,11 @@ from .._version import __version__
 from ..errors import ConfigError
 from ..io import atomic_write_json, atomic_write_text, atomic_write_with
 from ..physics.effective import effective_nsi
+from .samplers import default_sampler_settings
 from .density import CREDIBLE_LEVELS, equal_weight_samples, hpd_intervals, weighted_quantile
 
 #: Version of the fit-folder layout (summary.json keys, file names). 2: model layer, getdist chain.
 SCHEMA_VERSION = 2
-
-
-def default_sampler_settings(n_dim: int, nuisances_sampled: bool, fast: bool, sampler: str | None = None) -> dict:
-    """Sampler, live points (particles) and tolerance of a fit of ``n_dim`` sampled parameters
-    (``sampler`` given: that backend's own presets).
-
-    The measured choice of :func:`cevns.inference.samplers.default_sampler_settings` (smc for
-    marginalized fits of up to 4 parameters, nautilus with the paper's 1500 live points and
-    tolerance 0.1 otherwise; docs/sampling.md). nautilus cannot sample one parameter ("Cannot run
-    Nautilus with less than 2 parameters"): dynesty takes 1-D fits it would otherwise get.
-    """
-    from .samplers import default_sampler_settings as measured
-
-    settings = measured(n_dim, nuisances_sampled, fast, sampler)
-    if n_dim < 2 and sampler is None and settings["sampler"] == "nautilus":
-        settings["sampler"] = "dynesty"
-    return settings
 
 
 #: Flavor pairs whose effective matter NSI (SPEC S5) are derived columns of every fit.

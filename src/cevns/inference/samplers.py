@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..io import json_safe
 from .output import SamplerOutput
 from .smc import effective_sample_size
 
@@ -125,11 +126,14 @@ def default_sampler_settings(n_dim: int, nuisances_sampled: bool, fast: bool, sa
     ee mode weights within 0.007 of 0.5, 12-50x faster than nautilus with 1500 live points
     (0.2-3.4 s per fit); ``fast`` (1000 particles, target 0.02): within 0.03, 0.2-1.6 s. With
     the nuisances sampled (8-12 dimensions) nautilus stays: smc's importance stage failed its
-    k-hat check in 12-D (0.67-1.04).
+    k-hat check in 12-D (0.67-1.04). nautilus cannot sample one parameter ("Cannot run Nautilus with
+    less than 2 parameters"): dynesty takes the 1-D fits it would otherwise get.
     """
     if sampler is not None:
         return sampler_presets(sampler, fast)
-    return sampler_presets("smc" if not nuisances_sampled and n_dim <= SMC_MAX_DIM else "nautilus", fast)
+    if not nuisances_sampled and n_dim <= SMC_MAX_DIM:
+        return sampler_presets("smc", fast)
+    return sampler_presets("nautilus" if n_dim >= 2 else "dynesty", fast)
 
 
 def check_likelihood(prior_transform: Callable, log_likelihood: Callable, ndim: int, rng: np.random.Generator) -> None:
@@ -148,21 +152,6 @@ def check_likelihood(prior_transform: Callable, log_likelihood: Callable, ndim: 
 def _normalize(log_w: np.ndarray) -> np.ndarray:
     log_w = np.asarray(log_w, dtype=float)
     return log_w - np.logaddexp.reduce(log_w)
-
-
-def _json_safe(value):  # noqa: ANN001, ANN202
-    """Stats for summary.json: numpy scalars to Python, non-finite floats to None."""
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
 
 
 # -- picklable wrappers (dynesty checkpoints pickle the sampler with its callables) ----------------
@@ -383,7 +372,7 @@ def run_sampler(
         else:
             out = _run_smc(names, prior_transform, log_likelihood, options["settings"], seed, checkpoint_dir, resume, pool, progress)
     out.wall_seconds = time.perf_counter() - start  # every backend reports its own likelihood-call count
-    out.stats = _json_safe(out.stats)
+    out.stats = json_safe(out.stats)
     return out
 
 
@@ -564,7 +553,7 @@ def _save_smc(path: Path, key: dict, out: SamplerOutput) -> None:
     """The finished smc run (it has no intermediate state worth resuming), written atomically."""
     tmp = path.with_name(path.name + ".tmp.npz")
     meta = json.dumps({"key": key, "log_evidence": out.log_evidence, "log_evidence_err": out.log_evidence_err,
-                       "n_likelihood_calls": out.n_likelihood_calls, "stats": _json_safe(out.stats)})
+                       "n_likelihood_calls": out.n_likelihood_calls, "stats": json_safe(out.stats)})
     np.savez(tmp, samples=out.samples, log_weights=out.log_weights, log_likelihood=out.log_likelihood, meta=np.array(meta))
     os.replace(tmp, path)
 
