@@ -17,7 +17,7 @@ import numpy as np
 
 from ._version import __version__
 from .errors import ConfigError, Interrupted, RunFolderError
-from .inference.samplers import MAX_SEED  # seeds of numpy's legacy generator (UltraNest): 32 bits
+from .argtypes import MAX_SEED, seed_value
 from .io import print_json
 from .parallel import launcher_rank
 
@@ -53,17 +53,6 @@ def parse_nsi_assignments(items: Sequence[str] | None) -> dict[str, float]:
         if not np.isfinite(values[key]):
             raise ConfigError(f"--nsi {item!r}: value must be finite")
     return values
-
-
-def seed_value(text: str) -> int:
-    """argparse type for --seed: an integer in [0, 2^32 - 1]."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"{value} is outside [0, {MAX_SEED}]")
-    return value
 
 
 def _check_plot_path(path: str | None, flag: str = "--plot") -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .argtypes import positive_int, sequence_seed
 from .errors import ConfigError
 from .io import atomic_savefig, atomic_write_json, atomic_write_text, print_json
 
@@ -59,26 +60,6 @@ def _data(model, scenario, which: str, truth: dict[str, float]) -> np.ndarray:  
     if which == "observed":
         return model.observed()
     return model.asimov(named_vector(model, {**scenario.config.fit.asimov_truth, **truth}))
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"{value} is outside [0, 2^63)")
-    return value
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -407,7 +388,7 @@ def _plot_forecast(summary: dict, path: Path, pairs: bool) -> Path:
 def _farm_options(p: argparse.ArgumentParser) -> None:
     from .tasks import BACKENDS
 
-    p.add_argument("--workers", type=_positive, default=None, metavar="N",
+    p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="local worker processes (default 1; under mpiexec the MPI ranks are the workers)")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="auto (MPI under mpiexec/srun, else processes), serial, process or mpi (docs/scaling.md)")
@@ -438,7 +419,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--params", required=True, metavar="NAME[,NAME]", help="the parameters whose sets are checked")
     p.add_argument("--truth", action="append", metavar="NAME=VALUE", help="the truth (default: the nominal, SM, point)")
     p.add_argument("-n", type=int, default=200, help="number of toys (default 200)")
-    p.add_argument("--seed", type=_seed, default=0, help="seed; toy i uses SeedSequence(seed).spawn(n)[i]")
+    p.add_argument("--seed", type=sequence_seed, default=0, help="seed; toy i uses SeedSequence(seed).spawn(n)[i]")
     p.add_argument("--bayes", choices=["none", "grid", "fit", "nautilus"], default="none",
                    help="also check HPD sets: grid posterior (<= 2 free parameters), or one cevns.fit --fast per toy with "
                    "the default sampler (fit: smc for marginalized fits up to 4-D) or with nautilus")

@@ -295,7 +295,7 @@ def _validate(backend: str, ndim: int, n_live: int, tolerance: float, seed: int)
             or not math.isfinite(tolerance) or tolerance <= 0:
         raise ConfigError(f"--tolerance must be a finite number > 0, got {tolerance!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
-        raise ConfigError(f"--seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
+        raise ConfigError(f"seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
 
 
 def _backend_options(backend: str, n_live: int, tolerance: float, options: Mapping | None) -> dict:
