@@ -101,10 +101,10 @@ def test_no_import_circle():
 
 @pytest.mark.parametrize("module, forbidden", [
     ("cevns.spec", ("cevns.model", "cevns.scenario", "cevns.datasets", "cevns.inference", "cevns.physics")),
-    ("cevns.model", ("cevns.scenario", "cevns.datasets", "cevns.inference", "cevns.cli", "cevns.runs")),
+    ("cevns.model", ("cevns.scenario", "cevns.datasets", "cevns.inference", "cevns.cli", "cevns.app.runs")),
     ("cevns.datasets", ("cevns.model", "cevns.inference", "cevns.scenario")),
     ("cevns.physics", ("cevns.model", "cevns.scenario", "cevns.datasets", "cevns.inference", "cevns.experiment")),
-    ("cevns.inference", ("cevns.cli", "cevns.runs", "cevns.reproduce", "cevns.plotting")),
+    ("cevns.inference", ("cevns.cli", "cevns.app.runs", "cevns.app.reproduce", "cevns.plotting")),
 ])
 def test_layers_import_one_way(module, forbidden):
     graph = import_graph()

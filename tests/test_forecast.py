@@ -1,4 +1,4 @@
-"""Forecast sweeps (cevns.forecast) and the profile/toys/forecast commands (cevns.cli_frequentist)."""
+"""Forecast sweeps (cevns.app.forecast) and the profile/toys/forecast commands (cevns.cli.frequentist)."""
 
 import argparse
 import json
@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from cevns import forecast as fc
-from cevns.cli_frequentist import register
+from cevns.app import forecast as fc
+from cevns.cli.frequentist import register
 from cevns.config import resolve_raw
 from cevns.errors import ConfigError
 

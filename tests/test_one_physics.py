@@ -11,7 +11,6 @@ by a detector response, so each option is checked here against an independent so
   smaller neutron radius raises the counts, mu_nu raises Dresden-II's lowest bins most).
 """
 
-from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np

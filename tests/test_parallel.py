@@ -70,7 +70,7 @@ def test_mpiexec_fit_matches_single_process(tmp_path):
 @pytest.mark.mpi
 @needs_mpi
 def test_mpiexec_reproduce_runs_its_fits_over_the_ranks(tmp_path):
-    """Under mpiexec the independent fits are tasks of cevns.tasks (mpi4py.futures): rank 0 hands them out,
+    """Under mpiexec the independent fits are tasks of cevns.app.tasks (mpi4py.futures): rank 0 hands them out,
     each worker rank runs whole fits in one process; rank 0 alone draws and writes the report."""
     out = tmp_path / "results"
     proc = subprocess.run([MPIEXEC, "-n", "2", CEVNS, "reproduce", "--fast", "--only", "fig2", "--out", str(out), "--quiet"],

@@ -138,7 +138,7 @@ def test_mediator_limits_heavy_limit_and_mass_scaling():
     """Heavy mediator: the allowed eps(0) is the contact fit's (P -> 1), so g_max grows as m (g^2 = sqrt2 G_F m^2 eps);
     light mediator (m^2 << 2 m_N T): the rate depends on g^2/(2 m_N T) only, so g_max stops depending on m."""
     from cevns.inference.density import hpd_intervals
-    from cevns.limits import EFFECTIVE_COUPLING_RANGE, GRID_POINTS, _smallest_q2_MeV2, mediator_allowed_regions
+    from cevns.app.limits import EFFECTIVE_COUPLING_RANGE, GRID_POINTS, _smallest_q2_MeV2, mediator_allowed_regions
 
     result = mediator_allowed_regions("coherent-2017", [-1.0, -0.5, 4.0, 4.5])
     (light_a, light_b, heavy_a, heavy_b) = (bands[0][1] for bands in result["allowed_g"])

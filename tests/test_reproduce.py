@@ -5,7 +5,7 @@ import json
 import pytest
 
 from cevns.cli import main
-from cevns.reproduce import ITEMS, TABLE3_PARAMETERS
+from cevns.app.reproduce import ITEMS, TABLE3_PARAMETERS
 
 
 def test_reproduce_fast_writes_the_files(fast_reproduction):
@@ -80,7 +80,7 @@ def test_degeneracy_cli_unknown_target(capsys):
 
 
 def test_measured_item_is_opt_in():
-    from cevns.reproduce import parse_only
+    from cevns.app.reproduce import parse_only
 
     assert "measured" not in parse_only(None)
     assert parse_only("all")[-1] == "measured" and parse_only("measured") == ["measured"]
@@ -90,7 +90,7 @@ def test_measured_item_is_opt_in():
 def test_measured_data_fits_use_the_quick_look_preset(tmp_path):
     from pathlib import Path
 
-    from cevns.reproduce import MEASURED_FITS, Reproduction
+    from cevns.app.reproduce import MEASURED_FITS, Reproduction
 
     rep = Reproduction(Path(tmp_path), fast=False)
     for _, name in MEASURED_FITS:
@@ -103,7 +103,7 @@ def test_measured_data_fits_use_the_quick_look_preset(tmp_path):
 def test_measured_item_end_to_end(tmp_path):
     """`cevns reproduce --only measured --fast`: every measured-data fit (the argon ones included) and the
     projection, the table/figure files and the report section (about 8 minutes on 2 cores)."""
-    from cevns.reproduce import MEASURED_FITS, MEASURED_ROWS
+    from cevns.app.reproduce import MEASURED_FITS, MEASURED_ROWS
 
     out = tmp_path / "r"
     assert main(["reproduce", "--out", str(out), "--fast", "--only", "measured", "--quiet", "--seed", "1"]) == 0
@@ -136,7 +136,7 @@ def test_measured_item_end_to_end(tmp_path):
 
 def test_report_lists_the_measured_table_in_the_item_order(tmp_path):
     """measured.json is written with sorted keys: the report puts its rows back in MEASURED_ROWS order."""
-    from cevns.reproduce import MEASURED_PARAMETERS, MEASURED_ROWS, write_report
+    from cevns.app.reproduce import MEASURED_PARAMETERS, MEASURED_ROWS, write_report
 
     names = [name for _, name in MEASURED_ROWS]
     table = {name: {"label": f"row {k}", "sets": {p: [[-0.1 * (k + 1), 0.1]] for p in MEASURED_PARAMETERS}}

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from cevns.cli import main
-from cevns.reproduce import ITEMS, TABLE3_PARAMETERS
+from cevns.app.reproduce import ITEMS, TABLE3_PARAMETERS
 
 pytestmark = pytest.mark.slow
 

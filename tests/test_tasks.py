@@ -1,4 +1,4 @@
-"""The task farm (cevns.tasks): same results whatever the workers, resumable from one JSON per task, MPI."""
+"""The task farm (cevns.app.tasks): same results whatever the workers, resumable from one JSON per task, MPI."""
 
 import json
 import shutil
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cevns.errors import ConfigError
-from cevns.tasks import benchmark_task, run_tasks, task_executor, task_rng, task_seeds
+from cevns.app.tasks import benchmark_task, run_tasks, task_executor, task_rng, task_seeds
 
 BIN = Path(sys.executable).parent
 MPIEXEC = shutil.which("mpiexec", path=str(BIN)) or shutil.which("mpiexec")
@@ -83,7 +83,7 @@ def test_bad_backend_is_one_line():
 @pytest.mark.mpi
 @pytest.mark.skipif(MPIEXEC is None or not _have_mpi4py(), reason="needs mpiexec and mpi4py: pip install '.[mpi]'")
 def test_mpiexec_two_ranks_gives_the_serial_results():
-    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "cevns.tasks", "coherent-2017-2p", "3", "4", "5"],
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "cevns.app.tasks", "coherent-2017-2p", "3", "4", "5"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     record = json.loads(proc.stdout.strip().splitlines()[-1])

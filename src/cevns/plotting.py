@@ -52,7 +52,7 @@ def plot_recoil_spectrum(experiment_model: Any, eps: np.ndarray | None = None, a
 
 
 def plot_release_counts(entry: dict[str, Any], ax: Any = None) -> Any:
-    """A measured release's channel (an entry of :func:`cevns.rates.rates_table`) in its own observable
+    """A measured release's channel (an entry of :func:`cevns.app.rates.rates_table`) in its own observable
     bins, numbered in the release's order: stacked backgrounds, the signal on top, observed counts."""
     ax = _axes(ax, figsize=(6, 4))
     n = len(entry["signal"])
@@ -77,7 +77,7 @@ def plot_release_counts(entry: dict[str, Any], ax: Any = None) -> Any:
 
 def rates_figure(scenario: Any, eps: np.ndarray | None = None, table: dict[str, Any] | None = None) -> Any:
     """One panel per experiment of a scenario (recoil spectra by flavor), then one per measured
-    release channel of ``table`` (:func:`cevns.rates.rates_table`) in its observable bins."""
+    release channel of ``table`` (:func:`cevns.app.rates.rates_table`) in its observable bins."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -518,7 +518,7 @@ def degeneracy_figure(lines: list, sns_ellipses: dict[str, tuple[np.ndarray, np.
 def task_scaling_figure(benchmark: Mapping[str, Any]) -> Any:
     """Tasks per second against workers (``cevns bench --tasks N --plot FILE``).
 
-    Points: the measured settings of :func:`cevns.tasks.benchmark_tasks` (serial, process pool,
+    Points: the measured settings of :func:`cevns.app.tasks.benchmark_tasks` (serial, process pool,
     MPI ranks). Line: the task-farm projection rate(W) = min(W / c, 1 / o) from the measured
     seconds per task c (one worker) and the manager's cost per task o (docs/scaling.md).
     """

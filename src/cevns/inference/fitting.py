@@ -3,7 +3,7 @@
 :func:`fit` runs a sampler (``cevns.inference.samplers``) on a :class:`cevns.model.Model`
 and one data set and returns a :class:`FitResult`; it writes nothing (a sampler
 checkpoint only when ``checkpoint_dir`` is given). Folder policy, MPI and progress
-belong to the application layer (``cevns.runs``, ``cevns.reproduce``).
+belong to the application layer (``cevns.app.runs``, ``cevns.app.reproduce``).
 
 A saved fit folder holds ``summary.json`` (with ``schema_version``), ``samples.csv``
 (equal-weight draws of every parameter and derived column), ``weighted_samples.npz``

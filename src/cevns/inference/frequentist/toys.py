@@ -132,7 +132,7 @@ def neyman_critical_values(model, data: np.ndarray, name: str, values: Sequence[
 
     At each value: the nuisances and other free parameters at their conditional fit to ``data``
     (profile construction), ``n_toys`` toys, and the ``level`` quantile c(value) of t. The
-    interval is {value: t_obs(value) <= c(value)}. Serial; :mod:`cevns.tasks` spreads the values.
+    interval is {value: t_obs(value) <= c(value)}. Serial; :mod:`cevns.app.tasks` spreads the values.
     """
     profiler = Profiler(model, data)
     mle = fit_mle(profiler)

@@ -25,16 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, units
-from .errors import ConfigError, RunFolderError
+from .. import __version__, units
+from ..errors import ConfigError, RunFolderError
 from .runs import FitSettings, run_fit
-from .inference.fitting import FitResult
-from .physics.effective import EARTH_NEUTRON_ELECTRON_RATIO
-from .inference.samplers import points_phrase
-from .labels import html_label, latex_label
-from .io import atomic_savefig, atomic_write_json, atomic_write_text
+from ..inference.fitting import FitResult
+from ..physics.effective import EARTH_NEUTRON_ELECTRON_RATIO
+from ..inference.samplers import points_phrase
+from ..labels import html_label, latex_label
+from ..io import atomic_savefig, atomic_write_json, atomic_write_text
 from .parallel import world
-from .scenario import Scenario
+from ..scenario import Scenario
 
 DEFAULT_OUT = "results"
 #: Table 3's parameters, in the paper's row order: the four flavor-diagonal couplings.
@@ -117,12 +117,12 @@ def _save(rep: Reproduction, fig, stem: str, description: str) -> list[str]:  # 
 
 
 def make_fig1(rep: Reproduction) -> list[str]:
-    from .detectors import Detector, make_target
-    from .experiment import Experiment
-    from .physics.couplings import N_NSI, NSI_NAMES
-    from .physics.degeneracy import target_lines
-    from .plotting import degeneracy_figure
-    from .sources import stopped_pion_source
+    from ..detectors import Detector, make_target
+    from ..experiment import Experiment
+    from ..physics.couplings import N_NSI, NSI_NAMES
+    from ..physics.degeneracy import target_lines
+    from ..plotting import degeneracy_figure
+    from ..sources import stopped_pion_source
 
     lines, ellipses = [], {}
     grid = np.linspace(-1.0, 1.0, 161)
@@ -143,7 +143,7 @@ def make_fig1(rep: Reproduction) -> list[str]:
 
 def _posterior_figure(rep: Reproduction, scenario: str, x: str, y: str, title: str, stem: str, caption: str) -> list[str]:
     """One panel: the 68% and 95% regions of (x, y) in one fit (the axes follow the posterior's support)."""
-    from .plotting import posterior_panel
+    from ..plotting import posterior_panel
 
     fit = rep.fit(scenario)
     fig, ax = _plt().subplots(figsize=(5.2, 4.6))
@@ -159,7 +159,7 @@ def make_fig2(rep: Reproduction) -> list[str]:
 
 
 def make_fig3(rep: Reproduction) -> list[str]:
-    from .plotting import posterior_panel
+    from ..plotting import posterior_panel
 
     fig, axes = _plt().subplots(1, 2, figsize=(10.4, 4.6))
     for ax, name, label in zip(axes, ("coherent-2017-4p", "coherent-2017-4p-wide"), ("[-1.5, 1.5]", "[-2.5, 2.5]"), strict=True):
@@ -171,7 +171,7 @@ def make_fig3(rep: Reproduction) -> list[str]:
 
 
 def make_fig4(rep: Reproduction) -> list[str]:
-    from .plotting import posterior_panel
+    from ..plotting import posterior_panel
 
     fits = [(rep.fit("future-combined-1bin"), "1 energy bin", "C1"), (rep.fit("future-combined"), "10 energy bins", "C0")]
     fig, axes = _plt().subplots(1, 2, figsize=(10.4, 4.6))
@@ -191,7 +191,7 @@ def make_fig5(rep: Reproduction) -> list[str]:
 
 
 def _corner(rep: Reproduction, scenario: str, stem: str, title: str) -> list[str]:
-    from .plotting import corner_figure
+    from ..plotting import corner_figure
 
     fit = rep.fit(scenario)
     names = fit.poi_names
@@ -382,7 +382,7 @@ def check_writable(out: Path) -> None:
 
 
 def _fit_task(spec: dict) -> dict:
-    """One reproduction fit as a task of :mod:`cevns.tasks` (a single process, whatever the launcher)."""
+    """One reproduction fit as a task of :mod:`cevns.app.tasks` (a single process, whatever the launcher)."""
     from threadpoolctl import threadpool_limits
 
     rep = Reproduction(Path(spec["out"]), spec["fast"], spec["seed"], verbose=False, single_process=True)
@@ -395,7 +395,7 @@ def reproduce(out: str | Path = DEFAULT_OUT, only: str | None = None, fast: bool
               verbose: bool = True, pool=None, workers: int | None = None, backend: str = "auto") -> dict:  # noqa: ANN001
     """Run the selected items; returns the provenance record (also written to ``provenance.json``).
 
-    The fits the items need are independent: they run first as tasks of :mod:`cevns.tasks`
+    The fits the items need are independent: they run first as tasks of :mod:`cevns.app.tasks`
     (``workers`` local processes; under ``mpiexec`` one fit per worker rank), each in its own folder,
     then the items draw from them. The results do not depend on the number of workers.
     """

@@ -12,7 +12,7 @@ part that holds the truth.
 :func:`target_pairs` answers the question of Dent et al. (arXiv:1711.03521, sec. II.3):
 which pair of targets breaks the degeneracy between eps^u and eps^d best.
 
-Every point is an independent task (:mod:`cevns.tasks`).
+Every point is an independent task (:mod:`cevns.app.tasks`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 #: Experiment settings a forecast can vary, and how: a number on every experiment (or the one named).
 EXPERIMENT_SETTINGS = ("exposure_kg_day", "threshold_keV", "window_max_keV", "background_per_kg_day_keV",
@@ -75,9 +75,9 @@ def apply_changes(raw: Mapping[str, Any], changes: Mapping[str, Any], experiment
 def build_model(spec: str | Mapping[str, Any]):  # noqa: ANN201
     """The model of a scenario name, or of ``{"scenario": name, "changes": {...}, "experiment": name or None,
     "keep": [experiment names] or None}``."""
-    from .config import resolve_raw, validate_config
-    from .model import Model
-    from .scenario import Scenario
+    from ..config import resolve_raw, validate_config
+    from ..model import Model
+    from ..scenario import Scenario
 
     if isinstance(spec, str):
         return Model.from_scenario(Scenario.load(spec))
@@ -102,7 +102,7 @@ def cached_model(spec: str | Mapping[str, Any]):  # noqa: ANN201
 
 
 def asimov_data(model, truth: Mapping[str, float] | None = None) -> np.ndarray:  # noqa: ANN001
-    from .inference.frequentist import named_vector
+    from ..inference.frequentist import named_vector
 
     return model.asimov(named_vector(model, truth or {}))
 
@@ -116,7 +116,7 @@ def widths(intervals: Sequence[Sequence[float]], truth: float) -> dict[str, floa
 
 def forecast_task(spec: dict) -> dict:
     """One forecast point: the Asimov 68/95% Wilks sets of ``spec['params']`` for one model spec."""
-    from .inference.frequentist import Profiler, fit_mle, profile_1d
+    from ..inference.frequentist import Profiler, fit_mle, profile_1d
 
     model = cached_model(spec["model"])
     truth = spec.get("truth") or {}
@@ -176,7 +176,7 @@ def target_pair_specs(scenario: str, targets: Sequence[str], params: Sequence[st
     By default only ``params`` are free (the other couplings fixed at the SM), which is the
     paper's question: the eps^u/eps^d degeneracy of one flavour. ``profile_others`` keeps every
     coupling of the scenario free and profiled."""
-    from .config import resolve_raw
+    from ..config import resolve_raw
 
     raw = resolve_raw(scenario)
     by_target = {e["target"]: e["name"] for e in raw["experiments"]}

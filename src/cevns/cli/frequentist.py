@@ -1,6 +1,6 @@
 """``cevns profile``, ``cevns toys``, ``cevns forecast``: the frequentist commands (wired by :func:`register`).
 
-Thin: parse, call :mod:`cevns.inference.frequentist`, :mod:`cevns.forecast` and :mod:`cevns.tasks`,
+Thin: parse, call :mod:`cevns.inference.frequentist`, :mod:`cevns.app.forecast` and :mod:`cevns.app.tasks`,
 write the outputs atomically into ``--out``, print. Every bad input is one ConfigError line.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from .argtypes import positive_int, sequence_seed
-from .errors import ConfigError
-from .io import atomic_savefig, atomic_write_json, atomic_write_text, print_json
+from ..errors import ConfigError
+from ..io import atomic_savefig, atomic_write_json, atomic_write_text, print_json
 
 #: Limits on scan sizes and toy counts (a mistake beyond them would run for hours).
 MAX_POINTS = 2000
@@ -25,7 +25,7 @@ def _names(text: str, flag: str = "--params") -> list[str]:
     """Parameter names: an NSI coupling in any accepted spelling becomes its canonical name; any other name
     (``mu_cevns``, ``sin2_theta_w``, a release's normalisation) is kept as given and checked against the
     model's parameters where the model is built."""
-    from .config import canonical_parameter_name
+    from ..config import canonical_parameter_name
 
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
@@ -54,7 +54,7 @@ def _assignments(items: list[str] | None, flag: str) -> dict[str, float]:
 
 
 def _data(model, scenario, which: str, truth: dict[str, float]) -> np.ndarray:  # noqa: ANN001
-    from .inference.frequentist import named_vector
+    from ..inference.frequentist import named_vector
 
     which = which or scenario.config.fit.data
     if which == "observed":
@@ -68,8 +68,8 @@ def _data(model, scenario, which: str, truth: dict[str, float]) -> np.ndarray:  
 def plot_profile_1d(profile, ax=None):  # noqa: ANN001, ANN201
     import matplotlib.pyplot as plt
 
-    from .inference.frequentist import wilks_threshold
-    from .labels import latex_label
+    from ..inference.frequentist import wilks_threshold
+    from ..labels import latex_label
 
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 3.8))
@@ -88,8 +88,8 @@ def plot_profile_1d(profile, ax=None):  # noqa: ANN001, ANN201
 def plot_profile_2d(profile, ax=None):  # noqa: ANN001, ANN201
     import matplotlib.pyplot as plt
 
-    from .inference.frequentist import wilks_threshold
-    from .labels import latex_label
+    from ..inference.frequentist import wilks_threshold
+    from ..labels import latex_label
 
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4.5))
@@ -109,9 +109,9 @@ def plot_profile_2d(profile, ax=None):  # noqa: ANN001, ANN201
 def cmd_profile(args: argparse.Namespace) -> int:
     import time
 
-    from .inference.frequentist import Profiler, fit_mle, profile_1d, profile_2d
-    from .model import Model
-    from .scenario import Scenario
+    from ..inference.frequentist import Profiler, fit_mle, profile_1d, profile_2d
+    from ..model import Model
+    from ..scenario import Scenario
 
     params = _names(args.params)
     if len(params) not in (1, 2):
@@ -171,9 +171,9 @@ def cmd_profile(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------------------
 def toy_task(spec: dict) -> dict:
     """One toy: data (and auxiliary measurements) at the truth, global fit, t at the truth, optional grid posterior."""
-    from .forecast import cached_model
-    from .inference.frequentist import Profiler, draw_toy, fit_mle, grid_covers, grid_posterior, named_vector, test_statistic, wilks_threshold
-    from .tasks import task_rng
+    from ..app.forecast import cached_model
+    from ..inference.frequentist import Profiler, draw_toy, fit_mle, grid_covers, grid_posterior, named_vector, test_statistic, wilks_threshold
+    from ..app.tasks import task_rng
 
     model = cached_model(spec["model"])
     truth = named_vector(model, spec["truth"])
@@ -200,7 +200,7 @@ def toy_task(spec: dict) -> dict:
                 cover[f"{lv:.2f}"] = grid_covers([axes[j]], marginal, values[:1], lv)
         out["hpd_covered"] = cover
     elif spec.get("bayes") in ("fit", "nautilus"):  # the default sampler's quick-look preset (smc), or nautilus
-        from .inference.fitting import fit
+        from ..inference.fitting import fit
 
         result = fit(toy_model, data, sampler="nautilus" if spec["bayes"] == "nautilus" else None, fast=True,
                      seed=int(rng.integers(2**31)), verbose=False)
@@ -211,7 +211,7 @@ def toy_task(spec: dict) -> dict:
 
 def toy_specs(model_spec: Any, truth: dict[str, float], params: list[str], n_toys: int, seed: int, auxiliary: bool = True,
               bayes: str = "none", levels: tuple[float, ...] = (0.68, 0.95)) -> list[dict]:
-    from .tasks import task_seeds
+    from ..app.tasks import task_seeds
 
     return [{"key": f"toy-{i:06d}", "model": model_spec, "truth": truth, "params": params, "seed": s, "auxiliary": auxiliary,
              "bayes": bayes, "levels": list(levels)} for i, s in enumerate(task_seeds(seed, n_toys))]
@@ -238,8 +238,8 @@ def summarize_toys(results: list[dict], params: list[str]) -> dict:
 def cmd_toys(args: argparse.Namespace) -> int:
     import time
 
-    from .forecast import cached_model
-    from .tasks import progress_lines, run_tasks, task_executor
+    from ..app.forecast import cached_model
+    from ..app.tasks import progress_lines, run_tasks, task_executor
 
     params = _names(args.params)
     if not 1 <= args.n <= MAX_TOYS:
@@ -249,7 +249,7 @@ def cmd_toys(args: argparse.Namespace) -> int:
         if executor is None:
             return 0  # an MPI worker rank
         model = cached_model(args.scenario)
-        from .inference.frequentist import Profiler
+        from ..inference.frequentist import Profiler
 
         profiler = Profiler(model, model.asimov())
         for name in params + list(truth):
@@ -303,8 +303,8 @@ def _plot_t(results: list[dict], params: list[str], path: Path) -> None:
 # forecast
 # ------------------------------------------------------------------------------------------------------
 def cmd_forecast(args: argparse.Namespace) -> int:
-    from .forecast import forecast_specs, forecast_task, parse_vary, target_pair_specs
-    from .tasks import progress_lines, run_tasks, task_executor
+    from ..app.forecast import forecast_specs, forecast_task, parse_vary, target_pair_specs
+    from ..app.tasks import progress_lines, run_tasks, task_executor
 
     params = _names(args.params)
     if (args.vary is None) == (args.targets is None):
@@ -352,7 +352,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 def _plot_forecast(summary: dict, path: Path, pairs: bool) -> Path:
     import matplotlib.pyplot as plt
 
-    from .labels import latex_label
+    from ..labels import latex_label
 
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     names = summary["params"]
@@ -386,7 +386,7 @@ def _plot_forecast(summary: dict, path: Path, pairs: bool) -> Path:
 
 # ------------------------------------------------------------------------------------------------------
 def _farm_options(p: argparse.ArgumentParser) -> None:
-    from .tasks import BACKENDS
+    from ..app.tasks import BACKENDS
 
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="local worker processes (default 1; under mpiexec the MPI ranks are the workers)")
@@ -414,7 +414,7 @@ def register(subparsers: Any) -> None:
         "toys", help="toy ensembles at a truth: test-statistic distribution and coverage of Wilks (and HPD) sets",
         description="Draw toys (Poisson counts and auxiliary measurements) at a truth, fit each one and record "
         "t = -2 Delta ln L at the true values of --params; reports the coverage of the Wilks sets and, with --bayes, "
-        "of Bayesian HPD sets. One task per toy (cevns.tasks): --workers, MPI, resumable from --out/tasks.")
+        "of Bayesian HPD sets. One task per toy (cevns.app.tasks): --workers, MPI, resumable from --out/tasks.")
     p.add_argument("scenario", metavar="SCENARIO", help="built-in scenario or TOML path")
     p.add_argument("--params", required=True, metavar="NAME[,NAME]", help="the parameters whose sets are checked")
     p.add_argument("--truth", action="append", metavar="NAME=VALUE", help="the truth (default: the nominal, SM, point)")

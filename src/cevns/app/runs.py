@@ -34,14 +34,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ._version import __version__
-from .config import config_to_toml
-from .errors import ConfigError, Interrupted, RunFolderError
-from .inference.fitting import FitResult, fit, load_fit
-from .inference.samplers import points_phrase
-from .io import atomic_savefig, atomic_write_json, atomic_write_text
-from .model import Model
-from .scenario import Scenario
+from .._version import __version__
+from ..config import config_to_toml
+from ..errors import ConfigError, Interrupted, RunFolderError
+from ..inference.fitting import FitResult, fit, load_fit
+from ..inference.samplers import points_phrase
+from ..io import atomic_savefig, atomic_write_json, atomic_write_text
+from ..model import Model
+from ..scenario import Scenario
 
 RUN_RECORD = "run.json"
 COMPLETION_RECORD = "complete.json"
@@ -68,7 +68,7 @@ class FitSettings:
 
     def resolved(self, scenario: Scenario, n_dim: int) -> dict:
         """The settings that define the run's numbers (recorded in run.json and complete.json)."""
-        from .inference.fitting import default_sampler_settings
+        from ..inference.fitting import default_sampler_settings
 
         nuisances = self.nuisances or scenario.config.fit.nuisances
         defaults = default_sampler_settings(n_dim, nuisances == "sampled", self.fast, self.sampler)
@@ -191,9 +191,9 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
             single_process: bool = False) -> FitResult | None:
     """Fit ``scenario`` into the folder ``out`` (module docstring); returns the result (None on MPI workers).
 
-    Under MPI (``mpiexec -n K``, see :mod:`cevns.parallel`) every rank calls this: rank 0 checks the
+    Under MPI (``mpiexec -n K``, see :mod:`cevns.app.parallel`) every rank calls this: rank 0 checks the
     folder, samples and writes; the other ranks evaluate likelihood batches. ``single_process``: this
-    process alone runs the fit even under MPI (a task of ``cevns.tasks``, one fit per rank).
+    process alone runs the fit even under MPI (a task of ``cevns.app.tasks``, one fit per rank).
     """
     from .parallel import MPIPool, World, serve, world
 
@@ -258,7 +258,7 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
 
 
 def save_corner(result: FitResult, out: Path) -> None:
-    from .plotting import corner_figure
+    from ..plotting import corner_figure
 
     names = result.shown_names
     if not names:  # every parameter constrained: nothing the fit is about to draw

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ._version import __version__
-from .errors import ConfigError, Interrupted, RunFolderError
+from .._version import __version__
+from ..errors import ConfigError, Interrupted, RunFolderError
 from .argtypes import MAX_SEED, seed_value
-from .io import print_json
-from .parallel import launcher_rank
+from ..io import print_json
+from ..app.parallel import launcher_rank
 
 EXIT_USAGE = 2
 
@@ -33,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_nsi_assignments(items: Sequence[str] | None) -> dict[str, float]:
     """Parse ``NAME=VALUE`` strings into {canonical coupling name: value}."""
-    from .physics.couplings import UnknownCouplingError, canonical_nsi_name
+    from ..physics.couplings import UnknownCouplingError, canonical_nsi_name
 
     values: dict[str, float] = {}
     for item in items or []:
@@ -65,7 +65,7 @@ def _check_plot_path(path: str | None, flag: str = "--plot") -> None:
 
 
 def _save_figure(figure: Any, path: str, flag: str) -> None:
-    from .io import atomic_savefig
+    from ..io import atomic_savefig
 
     try:
         atomic_savefig(figure, path, dpi=130)
@@ -75,7 +75,7 @@ def _save_figure(figure: Any, path: str, flag: str) -> None:
 
 # --- commands -------------------------------------------------------------------
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    from .config import builtin_scenarios, config_to_toml, load_config
+    from ..config import builtin_scenarios, config_to_toml, load_config
 
     if args.name is not None:  # one scenario, fully resolved (its base chain merged)
         config = load_config(args.name)
@@ -95,9 +95,9 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def cmd_rates(args: argparse.Namespace) -> int:
-    from .physics.couplings import nsi_vector
-    from .rates import format_rates, rates_table
-    from .scenario import Scenario
+    from ..physics.couplings import nsi_vector
+    from ..app.rates import format_rates, rates_table
+    from ..scenario import Scenario
 
     nsi = parse_nsi_assignments(args.nsi)
     _check_plot_path(args.plot)
@@ -105,7 +105,7 @@ def cmd_rates(args: argparse.Namespace) -> int:
     eps = nsi_vector(nsi)
     table = rates_table(scenario, eps)
     if args.plot:
-        from .plotting import rates_figure
+        from ..plotting import rates_figure
 
         _save_figure(rates_figure(scenario, eps, table), args.plot, "--plot")
     if args.json:
@@ -129,14 +129,14 @@ FOLDER_REMEDIES = {
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from .runs import FitSettings, run_fit
-    from .scenario import Scenario
+    from ..app.runs import FitSettings, run_fit
+    from ..scenario import Scenario
 
     if args.resume and args.force:
         raise ConfigError("--resume and --force exclude each other")
     if args.tolerance is not None and not (np.isfinite(args.tolerance) and args.tolerance > 0):
         raise ConfigError(f"--tolerance must be a finite number > 0, got {args.tolerance}")
-    from .parallel import world
+    from ..app.parallel import world
 
     mpi = world()  # under mpiexec: needs mpi4py (one-line error otherwise)
     scenario = Scenario.load(args.scenario)
@@ -160,7 +160,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _load_fits(folders: Sequence[str]) -> list:
-    from .inference.fitting import load_fit
+    from ..inference.fitting import load_fit
 
     return [load_fit(folder) for folder in folders]
 
@@ -171,7 +171,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
         return 0
-    from .inference.samplers import points_phrase
+    from ..inference.samplers import points_phrase
 
     s = summary
     print(f"{s['scenario']}: {s['sampler']}, {points_phrase(s['sampler'], s['nlive'])}, seed {s['seed']}, nuisances {s['nuisances']}, "
@@ -191,7 +191,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from .plotting import overlay_figure
+    from ..plotting import overlay_figure
 
     params = [p.strip() for p in args.params.split(",") if p.strip()]
     if not params:
@@ -219,8 +219,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_mediator_limits(args: argparse.Namespace) -> int:
-    from .io import atomic_write_json
-    from .limits import mediator_allowed_regions, mediator_figure
+    from ..io import atomic_write_json
+    from ..app.limits import mediator_allowed_regions, mediator_figure
 
     try:
         lo, hi, n = (float(v) for v in args.masses.split(","))
@@ -253,8 +253,8 @@ def cmd_mediator_limits(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from .parallel import world
-    from .reproduce import reproduce
+    from ..app.parallel import world
+    from ..app.reproduce import reproduce
 
     mpi = world()
     if args.workers is not None and args.workers < 1:
@@ -280,8 +280,8 @@ MAX_BENCH_TASKS = 10_000
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import benchmark_likelihood
-    from .scenario import Scenario
+    from ..app.bench import benchmark_likelihood
+    from ..scenario import Scenario
 
     if not 1 <= args.batch <= MAX_BENCH_BATCH:
         raise ConfigError(f"--batch must be between 1 and {MAX_BENCH_BATCH}, got {args.batch}")
@@ -294,15 +294,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     _check_plot_path(args.plot)
     result = benchmark_likelihood(Scenario.load(args.scenario), batch=args.batch, seconds=args.seconds)
     if args.tasks:
-        from .tasks import benchmark_tasks
+        from ..app.tasks import benchmark_tasks
 
         result["tasks"] = benchmark_tasks(args.scenario, n_tasks=args.tasks, workers=(1, 2), mpi_ranks=(3,) if args.mpi else ())
         if args.plot:
-            from .plotting import task_scaling_figure
+            from ..plotting import task_scaling_figure
 
             _save_figure(task_scaling_figure(result["tasks"]), args.plot, "--plot")
     if args.fit:
-        from .bench import benchmark_fit
+        from ..app.bench import benchmark_fit
 
         result["fit"] = benchmark_fit(Scenario.load(args.scenario))
     if args.json:
@@ -318,7 +318,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(f"  speed-up: {result['speedup']:.3g}x")
         if "fit" in result:
             f = result["fit"]
-            from .inference.samplers import points_phrase
+            from ..inference.samplers import points_phrase
 
             khat = f"k-hat {f['khat']:.2f}, " if f["khat"] is not None else ""
             print(f"  one fit, default sampler ({f['sampler']}, {points_phrase(f['sampler'], f['n_live'])}, "
@@ -331,10 +331,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_degeneracy(args: argparse.Namespace) -> int:
-    from .detectors import TargetError, make_target
-    from .physics.degeneracy import degeneracy_report
+    from ..detectors import TargetError, make_target
+    from ..physics.degeneracy import degeneracy_report
 
-    from . import units
+    from .. import units
 
     if args.sin2_theta_w is None:  # each convention with its own low-energy value (docs/physics.md)
         args.sin2_theta_w = units.SIN2_THETA_W_LOW_ENERGY if args.couplings == "tree" else units.SIN2_THETA_W_MSBAR_MZ_BMR2005
@@ -375,8 +375,8 @@ def _add_run_options(p: argparse.ArgumentParser, json_help: str) -> None:
 
 # --- parser -----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    from .inference.samplers import SAMPLERS
-    from .physics.couplings import COUPLING_CONVENTIONS
+    from ..inference.samplers import SAMPLERS
+    from ..physics.couplings import COUPLING_CONVENTIONS
 
     parser = _Parser(
         prog="cevns",
@@ -457,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the JSON record")
     p.set_defaults(func=cmd_mediator_limits)
 
-    from .cli_frequentist import register
+    from .frequentist import register
 
     register(sub)  # profile, toys, forecast
 

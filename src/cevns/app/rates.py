@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
-from .scenario import Scenario
+from ..errors import ConfigError
+from ..scenario import Scenario
 
 
 def _finite_or_error(entry: dict[str, Any]) -> None:
@@ -75,7 +75,7 @@ def rates_table(scenario: Scenario, eps: np.ndarray) -> dict[str, Any]:
             }
         )
     if scenario.config.datasets:
-        from .datasets import build_channels
+        from ..datasets import build_channels
 
         for dataset in scenario.config.datasets:
             experiments += [_release_entry(c, np.asarray(eps, dtype=float))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from .inference.samplers import MAX_SEED  # seeds of numpy's legacy global generator (UltraNest): 32 bits
+from ..inference.samplers import MAX_SEED  # seeds of numpy's legacy global generator (UltraNest): 32 bits
 
 #: Seeds that only feed numpy's SeedSequence (toys, task farms) may be any 63-bit integer.
 MAX_SEQUENCE_SEED = 2**63 - 1

@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 
-from .model import Model
-from .physics.couplings import NSI_NAMES, N_NSI
+from ..model import Model
+from ..physics.couplings import NSI_NAMES, N_NSI
 from .tasks import one_blas_thread
 
 
@@ -77,7 +77,7 @@ def benchmark_fit(scenario, seed: int = 0) -> dict:  # noqa: ANN001
     and log Z with the run's diagnostics: the sampler time per fit that ``cevns bench`` quotes
     beside the likelihood speed (docs/sampling.md).
     """
-    from .inference.fitting import fit
+    from ..inference.fitting import fit
 
     with one_blas_thread():
         model = Model.from_scenario(scenario)

@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
-from .io import atomic_write_json
+from ..errors import ConfigError
+from ..io import atomic_write_json
 from .parallel import launcher_world_size
 
 BACKENDS = ("auto", "serial", "process", "mpi")
@@ -234,7 +234,7 @@ def _warm_task(spec: dict) -> dict:
 
 def benchmark_task(spec: dict) -> dict:
     """The benchmark's unit of work: one toy of ``spec['scenario']`` (draw, global fit, profile-likelihood ratio)."""
-    from .inference.frequentist import Profiler, draw_toy, fit_mle, test_statistic
+    from ..inference.frequentist import Profiler, draw_toy, fit_mle, test_statistic
     from .forecast import cached_model
 
     model = cached_model(spec["scenario"])
@@ -271,7 +271,7 @@ def benchmark_tasks(scenario: str = "future-combined", n_tasks: int = 48, worker
     """Tasks per second of :func:`benchmark_task` (one toy) with 1, 2, ... local workers and under MPI.
 
     For each setting: tasks/s, wall time, and the farm's overhead per task (rate of empty tasks).
-    MPI settings are run as ``mpiexec -n K python -m cevns.tasks`` (K ranks, K - 1 workers) from the
+    MPI settings are run as ``mpiexec -n K python -m cevns.app.tasks`` (K ranks, K - 1 workers) from the
     ``mpiexec`` next to this Python. ``projection`` gives the model for a cluster:
     rate(W workers) = min(W / c, 1 / o), with c the measured seconds per task on one worker and o the
     dispatch cost per task of the farm's manager (the rate of empty tasks on 2 workers / MPI).
@@ -321,7 +321,7 @@ def _mpi_benchmark(scenario: str, n_tasks: int, ranks: int, seed: int, n_noop: i
     mpiexec = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which("mpiexec")
     if mpiexec is None:
         raise ConfigError("no mpiexec found next to this Python or on PATH: pip install '.[mpi]'")
-    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", "cevns.tasks", scenario, str(n_tasks), str(seed), str(n_noop)]
+    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", "cevns.app.tasks", scenario, str(n_tasks), str(seed), str(n_noop)]
     proc = subprocess.run(command, capture_output=True, text=True, timeout=3600,
                           env=dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1"))
     if proc.returncode != 0:
@@ -336,7 +336,7 @@ def ranks_minus_one() -> int:
 
 
 def _mpi_main(argv: Sequence[str]) -> int:
-    """``mpiexec -n K python -m cevns.tasks SCENARIO N_TASKS SEED N_NOOP``: one MPI measurement, JSON on rank 0."""
+    """``mpiexec -n K python -m cevns.app.tasks SCENARIO N_TASKS SEED N_NOOP``: one MPI measurement, JSON on rank 0."""
     scenario, n_tasks, seed, n_noop = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
     _single_thread()
     specs = [{"key": f"toy-{i}", "scenario": scenario, "seed": s} for i, s in enumerate(task_seeds(seed, n_tasks))]

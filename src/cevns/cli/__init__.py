@@ -1,0 +1,9 @@
+"""The command line: ``main`` parses flags, calls the application layer (``cevns.app``) and prints.
+
+``main`` (every command but the frequentist ones), ``frequentist`` (profile, toys, forecast),
+``argtypes`` (argparse value types).
+"""
+
+from .main import main
+
+__all__ = ["main"]
