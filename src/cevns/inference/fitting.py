@@ -320,7 +320,7 @@ def fit(model, data: np.ndarray, *, sampler: str | None = None, nuisances: str =
     """
     from .samplers import run_sampler
 
-    data = model._check_data(data)
+    data = model.check_data(data)
     if data.ndim != 1:
         raise ConfigError("fit takes one data set of shape (K,)")
     names = model.sampled_names(nuisances)

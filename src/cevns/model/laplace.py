@@ -356,7 +356,7 @@ class LaplaceMarginal:
         det(-H) - sum_m log sigma_m, g the log-likelihood plus the Gaussian exponent (2 pi factors cancel).
         """
         free = self._check_pars(free, self.free_indices.size, "free parameters")
-        data = self._check_data(data)
+        data = self.check_data(data)
         if data.ndim != 1:
             raise ModelError("the marginal likelihood takes one data set of shape (K,)")
         if self.constrained_indices.size == 0:
@@ -382,7 +382,7 @@ class LaplaceMarginal:
         error in log) per point.
         """
         free = self._check_pars(free, self.free_indices.size, "free parameters")
-        data = self._check_data(data)
+        data = self.check_data(data)
         full, _, hessian = self.conditional_mode(free, data)
         idx = self.constrained_indices
         cov = inflate**2 * np.linalg.inv(-hessian)
@@ -405,7 +405,7 @@ class LaplaceMarginal:
         """Full parameter vectors with the constrained parameters drawn from their Laplace (Gaussian)
         conditional posterior at each point of ``free``."""
         free = self._check_pars(free, self.free_indices.size, "free parameters")
-        full, _, hessian = self.conditional_mode(free, self._check_data(data))
+        full, _, hessian = self.conditional_mode(free, self.check_data(data))
         if self.constrained_indices.size:
             cov = np.linalg.inv(-hessian)
             chol = np.linalg.cholesky(0.5 * (cov + np.swapaxes(cov, 1, 2)))

@@ -184,7 +184,8 @@ class Model(LaplaceMarginal):
             return self.parameter_names
         return self.sampled_names("marginalized")
 
-    def _check_data(self, data: np.ndarray) -> np.ndarray:
+    def check_data(self, data: np.ndarray) -> np.ndarray:
+        """``data`` as a float array of shape (K,) or (n, K) of finite non-negative counts (ModelError otherwise)."""
         data = np.asarray(data, dtype=float)
         if data.shape[-1:] != (self.n_bins,) or data.ndim > 2:
             raise ModelError(f"data must have shape ({self.n_bins},) or (n, {self.n_bins}) (bins: "
@@ -347,7 +348,7 @@ class Model(LaplaceMarginal):
         """Poisson log-likelihood log L(data | lambda(pars)), (n,): no constraint terms (a sampler's
         prior carries them). ``data``: (K,) for all points, or (n, K) one data set per point."""
         pars = self._check_pars(pars)
-        data = self._check_data(data)
+        data = self.check_data(data)
         if data.ndim == 2 and data.shape[0] != pars.shape[0]:
             raise ModelError(f"data of shape {data.shape} for {pars.shape[0]} parameter points")
         chunk = self._chunk_points()
@@ -383,7 +384,7 @@ class Model(LaplaceMarginal):
     def sampler_likelihood(self, data: np.ndarray, nuisances: str = "marginalized") -> SamplerLikelihood:
         """The batched log-likelihood a sampler sees for one data set and nuisance treatment (picklable)."""
         _check_mode(nuisances)
-        return SamplerLikelihood(self, self._check_data(data), nuisances)
+        return SamplerLikelihood(self, self.check_data(data), nuisances)
 
     def sampler_prior(self, nuisances: str = "marginalized") -> SamplerPrior:
         """The prior transform a sampler sees (picklable)."""
