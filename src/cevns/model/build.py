@@ -32,11 +32,9 @@ from ..config import PHYSICS_PARAMETERS
 from ..errors import ConfigError
 from ..experiment import LINEAR_PARAMETERS, N_LINEAR
 from ..spec import Channel
+from .modifiers import MODIFIERS, SYSTEMATIC_KINDS
 from .parameters import Parameter
 from .samples import Modifier, PhysicsGrid, Sample, _feature_index
-
-SYSTEMATIC_KINDS = {"norm": "normsys", "lognorm": "lognormsys", "shape": "histosys", "staterror": "staterror",
-                    "free-norm": "normfactor"}
 
 
 class _Registry:
@@ -137,22 +135,8 @@ def compile_channels(channels: Sequence[Channel], free: Mapping[str, tuple[float
             registry.add(Parameter.constrained_parameter(pname, "normsys", 1.0, sigma))
     for channel in channels:
         for syst in channel.systematics:
-            kind = SYSTEMATIC_KINDS[syst.kind]
-            if kind == "normsys":
-                registry.add(Parameter.constrained_parameter(syst.name, kind, 1.0, syst.uncertainty))
-            elif kind in ("lognormsys", "histosys"):
-                registry.add(Parameter.constrained_parameter(syst.name, kind, 0.0, 1.0))
-            elif kind == "staterror":
-                for k, width in enumerate(syst.relative):
-                    registry.add(Parameter.constrained_parameter(f"{syst.name}[{channel.name}:{k}]", kind, 1.0, width))
-            elif free_norm_prior == "flat":
-                registry.add(Parameter(syst.name, "normfactor", tuple(syst.range), 1.0))
-            else:  # broad Gaussian around the nominal 1: half the flat range as its width
-                lo, hi = syst.range
-                if not lo < 1.0 < hi:
-                    raise ConfigError(f"free_norm_prior = 'broad-gaussian' centres {syst.name!r} on 1, outside its range "
-                                      f"[{lo}, {hi}]; widen the range or keep free_norm_prior = 'flat'")
-                registry.add(Parameter.constrained_parameter(syst.name, "normsys", 1.0, 0.5 * (hi - lo)))
+            for parameter in MODIFIERS[SYSTEMATIC_KINDS[syst.kind]].parameters(syst, channel.name, free_norm_prior):
+                registry.add(parameter)
     # order: couplings and physics, free normalisations, constrained
     ordered = sorted(registry.parameters.values(), key=lambda p: (p.kind not in ("coupling", "physics"), p.constrained))
     index = {p.name: i for i, p in enumerate(ordered)}
@@ -189,15 +173,7 @@ def compile_channels(channels: Sequence[Channel], free: Mapping[str, tuple[float
                 is_background = not sample.is_signal
                 if not any(_applies(t, sample.component, is_background) for t in syst.applies_to):
                     continue
-                if kind == "histosys":
-                    up, down = np.asarray(syst.up, dtype=float), np.asarray(syst.down, dtype=float)
-                    sample.modifiers.append(Modifier(kind, index[syst.name], delta_up=up - 1.0, delta_down=1.0 - down))
-                elif kind == "lognormsys":
-                    sample.modifiers.append(Modifier(kind, index[syst.name], sigma=syst.uncertainty))
-                elif kind == "staterror":
-                    sample.modifiers.append(Modifier(kind, index[f"{syst.name}[{channel.name}:0]"]))
-                else:
-                    sample.modifiers.append(Modifier(kind, index[syst.name]))
+                sample.modifiers.append(MODIFIERS[kind].modifier(syst, index, channel.name))
         samples += channel_samples
         k0 += n_bins
 

@@ -37,10 +37,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
+from .modifiers import PER_POINT_KINDS
 from .parameters import code4p_coefficients, code4p_templates
 
 #: Modifiers whose factor is one number per point (the rest, histosys and staterror, vary per bin).
-SCALAR_KINDS = ("normfactor", "normsys", "lognormsys")
+SCALAR_KINDS = PER_POINT_KINDS
 
 
 @dataclass

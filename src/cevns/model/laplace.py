@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 import numpy as np
 
-from .parameters import histosys_delta, histosys_delta_derivative, histosys_delta_second_derivative
+from .modifiers import MODIFIERS
 from .samples import Modifier, ModelError, PhysicsGrid, Sample
 
 #: Floor on expected counts inside the log: keeps log L finite when a bin's
@@ -59,31 +59,12 @@ class LaplaceMarginal:
     @staticmethod
     def _factor_derivative(modifier: Modifier, pars: np.ndarray, n_bins: int, factor: np.ndarray | None = None) -> np.ndarray:
         """d factor / d (its parameter); ``factor``: the factor at ``pars`` if already computed (histosys)."""
-        i = modifier.index
-        if modifier.kind in ("normfactor", "normsys"):
-            return np.ones((pars.shape[0], 1))
-        if modifier.kind == "lognormsys":
-            log_width = np.log1p(modifier.sigma)
-            return log_width * np.exp(pars[:, i : i + 1] * log_width)
-        if modifier.kind == "histosys":
-            alpha = pars[:, i : i + 1]
-            if factor is None:
-                factor = 1.0 + histosys_delta(alpha, modifier.delta_up, modifier.delta_down)
-            return np.where(factor > 0.0, histosys_delta_derivative(alpha, modifier.delta_up, modifier.delta_down), 0.0)
-        return np.ones((pars.shape[0], n_bins))
+        return MODIFIERS[modifier.kind].derivative(modifier, pars, n_bins, factor)
 
     @staticmethod
     def _factor_second_derivative(modifier: Modifier, pars: np.ndarray) -> np.ndarray | None:
         """d^2 f / d p^2 of a modifier's own parameter (None where it vanishes: linear factors)."""
-        i = modifier.index
-        if modifier.kind == "lognormsys":
-            log_width = np.log1p(modifier.sigma)
-            return log_width**2 * np.exp(pars[:, i : i + 1] * log_width)
-        if modifier.kind == "histosys":
-            alpha = pars[:, i : i + 1]
-            positive = 1.0 + histosys_delta(alpha, modifier.delta_up, modifier.delta_down) > 0.0
-            return np.where(positive, histosys_delta_second_derivative(alpha, modifier.delta_up, modifier.delta_down), 0.0)
-        return None
+        return MODIFIERS[modifier.kind].second_derivative(modifier, pars)
 
     def _curvature(self, full: np.ndarray, signal: np.ndarray, residual: np.ndarray) -> np.ndarray:
         """sum_k residual_k d^2 lambda_k / d nu_a d nu_b, (n, M, M): the Hessian term Gauss-Newton drops."""

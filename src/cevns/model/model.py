@@ -37,7 +37,8 @@ from ..spec import Channel
 from .build import compile_channels
 from .evaluation import EvaluationPlan
 from .laplace import LAMBDA_FLOOR, LaplaceMarginal
-from .parameters import Parameter, histosys_delta
+from .modifiers import MODIFIERS
+from .parameters import CONSTRAINED_KINDS, Parameter
 from .samples import Modifier, ModelError, PhysicsGrid, Sample, _feature_index
 
 #: Points per block in batched evaluation with sampled nuisances: keeps the intermediate
@@ -93,8 +94,7 @@ class Model(LaplaceMarginal):
         # the Laplace path is exact Newton when lambda is linear in the constrained parameters:
         # every sample carries at most one constrained factor, and that factor is linear in it
         self._linear_nuisances = all(
-            sum(m.kind in ("normsys", "staterror", "lognormsys", "histosys") for m in s.modifiers) <= 1
-            and all(m.kind not in ("lognormsys", "histosys") for m in s.modifiers)
+            sum(m.kind in CONSTRAINED_KINDS for m in s.modifiers) <= 1 and all(MODIFIERS[m.kind].linear for m in s.modifiers)
             for s in self.samples
         )
 
@@ -224,14 +224,7 @@ class Model(LaplaceMarginal):
     @staticmethod
     def _factor(modifier: Modifier, pars: np.ndarray, n_bins: int) -> np.ndarray:
         """The factor of one modifier, (n, 1) or (n, n_bins)."""
-        i = modifier.index
-        if modifier.kind in ("normfactor", "normsys"):
-            return pars[:, i : i + 1]
-        if modifier.kind == "lognormsys":
-            return np.exp(pars[:, i : i + 1] * np.log1p(modifier.sigma))
-        if modifier.kind == "histosys":  # floored at 0: the linear extrapolation beyond +-1 sigma can cross zero
-            return np.maximum(1.0 + histosys_delta(pars[:, i : i + 1], modifier.delta_up, modifier.delta_down), 0.0)
-        return pars[:, i : i + n_bins]  # staterror: one gamma per bin
+        return MODIFIERS[modifier.kind].factor(modifier, pars, n_bins)
 
     def _sample_value(self, sample: Sample, signal: np.ndarray, pars: np.ndarray) -> np.ndarray:
         """A sample's expected counts (n, n_bins): nominal times every modifier's factor. The per-point
