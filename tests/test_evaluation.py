@@ -163,3 +163,33 @@ def test_expected_counts_in_blocks_and_on_no_points():
     assert work[0] <= model._chunk_points()
     assert model.expected_counts(np.zeros((0, len(model.parameters)))).shape == (0, model.n_bins)
     assert model.log_likelihood(np.zeros((0, len(model.parameters))), model.observed()).shape == (0,)
+
+
+def test_a_modifier_kind_the_plan_does_not_know_takes_the_reference_path(monkeypatch):
+    """A kind added to the registry (here: a per-point factor 2 * p) is evaluated through the registry by the
+    sample-by-sample path; the compiled plan steps aside instead of treating it as a plain parameter."""
+    import dataclasses
+
+    from cevns.model.modifiers import MODIFIERS
+    from cevns.model.modifiers.normsys import NormSys
+
+    class Doubled(NormSys):
+        name = "doubled"
+
+        @staticmethod
+        def factor(m, pars, n_bins):  # noqa: ARG004
+            return 2.0 * pars[:, m.index : m.index + 1]
+
+    monkeypatch.setitem(MODIFIERS, "doubled", Doubled())
+    base = Model.from_scenario(Scenario.load("future-combined"))
+    samples = [dataclasses.replace(s, modifiers=[dataclasses.replace(m, kind="doubled") if m.kind == "normsys" else m
+                                                 for m in s.modifiers]) for s in base.samples]
+    changed = Model(base.parameters, samples, base.coefficients, base.coupling_indices, base.bin_labels, base.experiment_bins,
+                    None, name="doubled")
+    assert changed.plan is None and base.plan is not None
+    pars = base.init[None]
+    n_scaled = [sum(m.kind == "normsys" for m in s.modifiers) for s in base.samples]
+    expected_base, expected_changed = base.expected(pars), changed.expected(pars)
+    for sample, n in zip(base.samples, n_scaled, strict=True):
+        assert np.allclose(expected_changed[sample.experiment][sample.component],
+                           2.0**n * expected_base[sample.experiment][sample.component], rtol=1e-12)

@@ -42,6 +42,9 @@ from .parameters import code4p_coefficients, code4p_templates
 
 #: Modifiers whose factor is one number per point (the rest, histosys and staterror, vary per bin).
 SCALAR_KINDS = PER_POINT_KINDS
+#: The kinds the plan compiles (a parameter as the factor, lognormsys's exponential, histosys, staterror). A model
+#: with another kind of the registry takes the sample-by-sample path (``Model.plan`` is None) until the plan learns it.
+PLAN_KINDS = ("normfactor", "normsys", "lognormsys", "histosys", "staterror")
 
 
 @dataclass
@@ -129,6 +132,9 @@ class EvaluationPlan:
         self.n_bins = model.n_bins
         scalar_columns: dict[tuple, int] = {}   # (kind, index, sigma) -> column of the scalar table V
         merged: dict[tuple[int, int], dict[tuple, list]] = {}
+        unknown = sorted({m.kind for sample in model.samples for m in sample.modifiers} - set(PLAN_KINDS))
+        if unknown:
+            raise ValueError(f"no compiled path for modifier kind(s) {unknown}")
         for sample in model.samples:
             n_bins = sample.bins.stop - sample.bins.start
             if sample.is_signal:
