@@ -265,3 +265,13 @@ def test_true_runs_against_a_brute_force():
                     start = None
             assert true_runs(mask) == brute
     assert fr.accepted_to_intervals([0.0, 0.5, 1.0, 1.5], [True, True, False, True]) == [[0.0, 0.5], [1.5, 1.5]]
+
+
+def test_models_satisfy_the_inference_protocols():
+    from cevns.model import Model, ProfileModel, SampledModel, ToyModel
+    from cevns.scenario import Scenario
+
+    model = Model.from_scenario(Scenario.load("coherent-2017-2p"))
+    assert isinstance(model, ToyModel) and isinstance(model, SampledModel)
+    assert isinstance(GaussianModel(np.eye(2), np.ones((2, 1)), 0.5, bound=5.0), ProfileModel)
+    assert not isinstance(object(), ProfileModel)

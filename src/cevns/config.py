@@ -17,6 +17,7 @@ Every model has ``extra="forbid"``; validation errors are re-raised as one
 from __future__ import annotations
 
 import copy
+import dataclasses
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -32,7 +33,8 @@ from .physics.form_factors import FORM_FACTORS
 from .physics.kinematics import KINEMATIC_FORMS
 from .sources.reactor import FISSION_ISOTOPES, SPECTRUM_MODELS
 
-_ACCEPTANCE = Coherent2017Acceptance()
+#: Defaults of the COHERENT 2017 acceptance, read from the dataclass's fields (no detector is built here).
+_ACCEPTANCE = {f.name: f.default for f in dataclasses.fields(Coherent2017Acceptance)}
 
 #: Physics parameters a fit can free besides the NSI couplings, mapped to the
 #: [physics] option they set (for grid interpolation). sin2_theta_w enters the charge
@@ -132,11 +134,11 @@ class Coherent2017EfficiencyConfig(_Model):
 
     model: Literal["coherent-2017"]
     # defaults: the published values, kept once in cevns.detectors.Coherent2017Acceptance
-    quenching_factor: PositiveFloat = _ACCEPTANCE.quenching_factor
-    light_yield_pe_per_keVee: PositiveFloat = _ACCEPTANCE.light_yield_pe_per_keVee
-    amplitude: PositiveFloat = _ACCEPTANCE.amplitude
-    steepness_per_pe: PositiveFloat = _ACCEPTANCE.steepness_per_pe
-    midpoint_pe: Number = _ACCEPTANCE.midpoint_pe
+    quenching_factor: PositiveFloat = _ACCEPTANCE["quenching_factor"]
+    light_yield_pe_per_keVee: PositiveFloat = _ACCEPTANCE["light_yield_pe_per_keVee"]
+    amplitude: PositiveFloat = _ACCEPTANCE["amplitude"]
+    steepness_per_pe: PositiveFloat = _ACCEPTANCE["steepness_per_pe"]
+    midpoint_pe: Number = _ACCEPTANCE["midpoint_pe"]
 
 
 class TabulatedEfficiencyConfig(_Model):

@@ -151,17 +151,16 @@ def _stored(path: Path, spec: dict) -> Any:
     return record["result"]
 
 
-def progress_lines(label: str, every_seconds: float = 2.0) -> Callable[[int, int], None]:
-    """A ``progress(done, total)`` for :func:`run_tasks` that prints ``label: done/total done (12 s)`` to stderr,
-    at most once per ``every_seconds`` and always for the last task (long toy and forecast runs)."""
-    start = time.perf_counter()
-    last = [-float("inf")]
+def progress_lines(scenario: str, work: str) -> Callable[[int, int], None]:
+    """A ``progress(done, total)`` for :func:`run_tasks`: the samplers' progress lines
+    (:class:`cevns.inference.samplers.Progress`), ``[scenario] work tasks: 3/10 done; 12 s elapsed, about 30 s
+    left``, at most one per PROGRESS_MIN_SECONDS and always for the last task (long toy and forecast runs)."""
+    from ..inference.samplers import Progress
+
+    line = Progress(work, scenario)
 
     def report(done: int, total: int) -> None:
-        now = time.perf_counter()
-        if done == total or now - last[0] >= every_seconds:
-            last[0] = now
-            print(f"{label}: {done}/{total} done ({now - start:.0f} s)", file=sys.stderr, flush=True)
+        line("tasks", f"{done}/{total} done", measure=float(done), target=float(total), force=done == total)
 
     return report
 

@@ -262,7 +262,7 @@ def cmd_toys(args: argparse.Namespace) -> int:
         specs = toy_specs(args.scenario, truth, params, args.n, args.seed, not args.no_auxiliary, args.bayes)
         out = Path(args.out)
         start = time.perf_counter()
-        results = run_tasks(toy_task, specs, executor, store=out / "tasks", progress=progress_lines(f"[{args.scenario}] toys"))
+        results = run_tasks(toy_task, specs, executor, store=out / "tasks", progress=progress_lines(args.scenario, "toys"))
         summary = {"scenario": args.scenario, "truth": truth, "params": params, "seed": args.seed,
                    "auxiliary": not args.no_auxiliary, "bayes": args.bayes, **summarize_toys(results, params),
                    "wall_seconds": time.perf_counter() - start}
@@ -321,7 +321,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             specs = target_pair_specs(args.scenario, targets, params, truth, args.points, args.profile_others)
         out = Path(args.out)
         results = run_tasks(forecast_task, specs, executor, store=out / "tasks",
-                            progress=progress_lines(f"[{args.scenario}] forecast points"))
+                            progress=progress_lines(args.scenario, "forecast"))
     summary = {"scenario": args.scenario, "params": params, "experiment": args.experiment, "truth": truth, "points": []}
     for spec, result in zip(specs, results, strict=True):
         entry = {"changes": spec["model"]["changes"], **({"pair": spec["pair"]} if "pair" in spec else {}),

@@ -25,6 +25,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import ConfigError
 from ..io import atomic_write_json, atomic_write_text, atomic_write_with
+from ..model.protocol import SampledModel
 from ..physics.effective import effective_nsi
 from .samplers import default_sampler_settings
 from .density import CREDIBLE_LEVELS, equal_weight_samples, hpd_intervals, weighted_quantile
@@ -303,7 +304,7 @@ def load_fit(folder: str | Path) -> FitResult:
     return result
 
 
-def fit(model, data: np.ndarray, *, sampler: str | None = None, nuisances: str = "marginalized", n_live: int | None = None,  # noqa: ANN001
+def fit(model: SampledModel, data: np.ndarray, *, sampler: str | None = None, nuisances: str = "marginalized", n_live: int | None = None,
         tolerance: float | None = None, seed: int = 0, fast: bool = False, checkpoint_dir: str | Path | None = None,
         resume: bool = False, verbose: bool = True, pool=None, data_label: str = "") -> FitResult:  # noqa: ANN001
     """Sample the posterior of ``model`` given ``data`` (K,) and return a :class:`FitResult` (no files).

@@ -2,5 +2,6 @@
 
 from .model import Model, ModelError
 from .parameters import KINDS, Parameter
+from .protocol import ProfileModel, SampledModel, ToyModel
 
-__all__ = ["KINDS", "Model", "ModelError", "Parameter"]
+__all__ = ["KINDS", "Model", "ModelError", "Parameter", "ProfileModel", "SampledModel", "ToyModel"]

@@ -11,6 +11,7 @@ import numpy as np
 from scipy import stats
 
 from ...errors import ConfigError
+from ...model.protocol import ProfileModel
 
 
 #: Points per block of conditional-mode evaluations (cevns.model.laplace.MARGINAL_CHUNK: measured fastest).
@@ -62,7 +63,7 @@ class Profiler:
     ``model.logpdf`` at the conditional mode of the nuisances, in blocks of :data:`CHUNK` points.
     """
 
-    def __init__(self, model, data: np.ndarray, hessian: str = "gauss-newton") -> None:  # noqa: ANN001
+    def __init__(self, model: ProfileModel, data: np.ndarray, hessian: str = "gauss-newton") -> None:
         if hessian not in ("gauss-newton", "finite-difference"):
             raise ConfigError(f"hessian must be 'gauss-newton' or 'finite-difference', not {hessian!r}")
         self.hessian = hessian
