@@ -275,3 +275,29 @@ def test_models_satisfy_the_inference_protocols():
     assert isinstance(model, ToyModel) and isinstance(model, SampledModel)
     assert isinstance(GaussianModel(np.eye(2), np.ones((2, 1)), 0.5, bound=5.0), ProfileModel)
     assert not isinstance(object(), ProfileModel)
+
+
+@pytest.mark.parametrize("scenario, nuisance, sigma", [
+    ("coherent-csi-2021", "norm_sns_flux", 0.10),               # the SNS flux, 10% (arXiv:2110.07730)
+    ("dresden-ii", "norm_dresden_reactor_nubar_e", 0.05),      # the reactor flux, 5%
+])
+def test_profile_of_a_nuisance_degenerate_with_a_free_norm_is_its_prior(scenario, nuisance, sigma):
+    """With the CEvNS normalisation mu_cevns free, a flux normalisation that scales the same signal is not
+    constrained by the data: its profile likelihood is its Gaussian constraint, q = ((nu - 1) / sigma)^2, so
+    the Wilks sets are exactly 1 +- sigma sqrt(chi2_1(CL)) (two scales of sigma)."""
+    from cevns.model import Model
+    from cevns.scenario import Scenario
+
+    base = Model.from_scenario(Scenario.load(scenario))
+    model = base.with_free([nuisance])
+    assert nuisance in model.sampled_names("marginalized") and nuisance not in base.sampled_names("marginalized")
+    profiler = fr.Profiler(model, model.observed())
+    profile = fr.profile_1d(profiler, model.observed(), nuisance, n_points=41)
+    for level in (0.68, 0.95):
+        (lo, hi), = profile.intervals[f"{level:.2f}"]
+        half = sigma * np.sqrt(stats.chi2.ppf(level, 1))
+        assert lo == pytest.approx(1.0 - half, abs=2e-4) and hi == pytest.approx(1.0 + half, abs=2e-4)
+    # the rest of the model is unchanged: logpdf keeps the nuisance's Gaussian term
+    pars = base.init[None].copy()
+    pars[0, base.index(nuisance)] = 1.0 + sigma
+    assert model.logpdf(pars, base.observed()) == pytest.approx(base.logpdf(pars, base.observed()), rel=1e-12)

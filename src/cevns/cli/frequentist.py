@@ -123,6 +123,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
     model = Model.from_scenario(scenario)
     data = _data(model, scenario, args.data, truth)
     start = time.perf_counter()
+    # a constrained nuisance named in --params is scanned like a free parameter, its constraint kept
+    model = model.with_free([name for name in params if name in model.parameter_names])
     profiler = Profiler(model, data)
     for name in params:
         profiler.index(name)

@@ -26,6 +26,7 @@ per point (Laplace approximation around the conditional mode).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -86,6 +87,8 @@ class Model(LaplaceMarginal):
         self.feature_rows, self.feature_cols = _feature_index(len(self.coupling_indices))
         self.constrained_indices = np.array([i for i, p in enumerate(self.parameters) if p.constrained], dtype=np.intp)
         self.free_indices = np.array([i for i, p in enumerate(self.parameters) if not p.constrained], dtype=np.intp)
+        #: constrained parameters scanned like free ones (:meth:`with_free`): their Gaussian term stays in logpdf
+        self.penalized_indices = np.array([], dtype=np.intp)
         self.centers = np.array([p.center for p in self.parameters])
         self.sigmas = np.array([p.sigma for p in self.parameters])
         self._plan: EvaluationPlan | None | bool = False  # built on first use (None: not applicable)
@@ -124,6 +127,20 @@ class Model(LaplaceMarginal):
                                  grid_points={**fit.grid_points, **(grid_points or {})},
                                  channels_at=scenario.channels_at, name=scenario.name,
                                  free_norm_prior=fit.free_norm_prior)
+
+    def with_free(self, names: Sequence[str]) -> Model:
+        """A copy in which the named constrained parameters are free parameters of the profile likelihood: their
+        Gaussian constraint stays a term of :meth:`logpdf` (``penalized_indices``), but the conditional mode
+        and the Laplace step no longer set them. For ``cevns profile --params`` of a nuisance; not for
+        sampling (a sampler's prior of a free parameter is flat). Free names are left as they are."""
+        promote = sorted({self.index(n) for n in names} & set(self.constrained_indices.tolist()))
+        if not promote:
+            return self
+        out = copy.copy(self)
+        out.constrained_indices = np.array([i for i in self.constrained_indices if i not in promote], dtype=np.intp)
+        out.free_indices = np.array(sorted([*self.free_indices.tolist(), *promote]), dtype=np.intp)
+        out.penalized_indices = np.array(sorted([*self.penalized_indices.tolist(), *promote]), dtype=np.intp)
+        return out
 
     # -- names and shapes ------------------------------------------------------------------------
     @property
@@ -324,7 +341,7 @@ class Model(LaplaceMarginal):
         return main - lam.sum(axis=-1) - log_factorial
 
     def _constraint(self, pars: np.ndarray) -> np.ndarray:
-        idx = self.constrained_indices
+        idx = np.concatenate([self.constrained_indices, self.penalized_indices])
         if idx.size == 0:
             return np.zeros(pars.shape[0])
         z = (pars[:, idx] - self.centers[idx]) / self.sigmas[idx]

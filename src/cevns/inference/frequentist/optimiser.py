@@ -76,13 +76,16 @@ class Profiler:
         sigmas = np.asarray(model.sigmas)[np.asarray(model.constrained_indices, dtype=np.intp)]
         # conditional_mode's value leaves out the Gaussian normalisation; add it so nll = -2 logpdf
         self._constant = -np.sum(np.log(sigmas)) - 0.5 * sigmas.size * np.log(2.0 * np.pi)
+        # constrained parameters scanned as free ones (Model.with_free): their Gaussian term, which the
+        # conditional mode's value does not hold
+        self._penalized = np.asarray(getattr(model, "penalized_indices", ()), dtype=np.intp)
         self.n_calls = 0
 
     def index(self, name: str) -> int:
         """Column of a free parameter (ConfigError naming the free parameters otherwise)."""
         if name not in self.free_names:
             raise ConfigError(f"{name!r} is not a free parameter of the model; free parameters: {', '.join(self.free_names)} "
-                              "(constrained nuisances are always profiled)")
+                              "(a constrained nuisance is scanned on Model.with_free([name]))")
         return self.free_names.index(name)
 
     def _block(self, free: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -92,6 +95,11 @@ class Profiler:
             full[:, self.free_indices] = free
             return full, -2.0 * model.logpdf(full, self.data)
         full, value, _ = model.conditional_mode(free, self.data)
+        if self._penalized.size:
+            idx = self._penalized
+            sigmas = np.asarray(model.sigmas)[idx]
+            z = (full[:, idx] - np.asarray(model.centers)[idx]) / sigmas
+            value = value - 0.5 * np.sum(z**2, axis=1) - np.sum(np.log(sigmas)) - 0.5 * idx.size * np.log(2.0 * np.pi)
         return full, -2.0 * (value + self._constant)
 
     def full(self, free: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
