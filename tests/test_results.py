@@ -15,12 +15,11 @@ from scipy import optimize, stats
 from cevns.inference.density import (
     CREDIBLE_LEVELS,
     density_1d,
-    equal_weight_samples,
     hpd_intervals,
     hpd_sets,
     posterior_range,
-    weighted_quantile,
 )
+from cevns.inference.weights import equal_weight_samples, weighted_quantile
 from cevns.inference.regions import credible_region_2d
 from cevns.physics.effective import EARTH_NEUTRON_ELECTRON_RATIO, effective_nsi
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..labels import latex_label
-from .density import equal_weight_samples
+from .weights import equal_weight_samples
 
 #: getdist writes a missing range end as "N" (getdist.parampriors.ParamBounds).
 GETDIST_NO_LIMIT = "N"
@@ -190,7 +190,7 @@ def to_arviz(names: Sequence[str], samples: Any, weights: Any, n_draws: int | No
     """ArviZ posterior from equal-weight draws: InferenceData (arviz < 1) or DataTree (arviz >= 1).
 
     The weighted samples are resampled by systematic resampling (one uniform offset from
-    ``numpy.random.default_rng(seed)``; :func:`cevns.inference.density.equal_weight_samples`)
+    ``numpy.random.default_rng(seed)``; :func:`cevns.inference.weights.equal_weight_samples`)
     into ``n_draws`` draws (default: the Kish effective sample size), one chain.
     Repeated draws of the same sample are exact copies, so ArviZ's ESS and R-hat of
     nested-sampling output describe the resampling, not a Markov chain.

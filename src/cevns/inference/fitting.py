@@ -28,7 +28,8 @@ from ..io import atomic_write_json, atomic_write_text, atomic_write_with
 from ..model.protocol import SampledModel
 from ..physics.effective import effective_nsi
 from .samplers import default_sampler_settings
-from .density import CREDIBLE_LEVELS, equal_weight_samples, hpd_intervals, weighted_quantile
+from .density import CREDIBLE_LEVELS, hpd_intervals
+from .weights import equal_weight_samples, weighted_quantile
 
 #: Version of the fit-folder layout (summary.json keys, file names). 2: model layer, getdist chain.
 SCHEMA_VERSION = 2

@@ -16,7 +16,8 @@ import numpy as np
 from scipy import signal
 
 from .density import (KERNEL_REACH, MAX_SPLIT_DEPTH, MIN_SPLIT_MASS, MIN_SPLIT_NEFF, NEGLIGIBLE_MASS, _best_cut,
-                      _coarse_density, _n_eff, _sorted_quantiles, silverman_bandwidth)
+                      _coarse_density, silverman_bandwidth)
+from .weights import _n_eff, _sorted_quantiles
 
 #: 2-D leaf grids in the whitened frame (unit covariance) span the leaf's [m, 1 - m] quantiles
 #: plus the kernel reach, at most +-7 (a Gaussian leaf has exp(-49/2) ~ 2e-11 of its mass beyond
