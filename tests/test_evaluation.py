@@ -171,7 +171,7 @@ def test_a_modifier_kind_the_plan_does_not_know_takes_the_reference_path(monkeyp
     import dataclasses
 
     from cevns.model.modifiers import MODIFIERS
-    from cevns.model.modifiers.normsys import NormSys
+    from cevns.model.modifiers.normsys import NormSys  # the default kind: factor = parameter
 
     class Doubled(NormSys):
         name = "doubled"

@@ -1,6 +1,7 @@
 """Modifier kinds, one file each (pyhf's ``modifiers/``): what a systematic declares and how its factor acts.
 
-A kind is an object with
+A kind is a :class:`~cevns.model.modifiers.base.ModifierKind` (``base.py``: the interface, with a constrained
+normalisation as the default) with
 * ``name`` (the :class:`~cevns.model.samples.Modifier` kind) and ``systematic`` (the ``kind`` of a
   ``[[systematics]]`` entry that declares it, or None when only channels' nuisances do);
 * ``per_point``: the factor is one number per point (True) or one per bin;

@@ -7,19 +7,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..parameters import Parameter, histosys_delta, histosys_delta_derivative, histosys_delta_second_derivative
+from ..parameters import histosys_delta, histosys_delta_derivative, histosys_delta_second_derivative
 from ..samples import Modifier
+from .base import ModifierKind
 
 
-class HistoSys:
+class HistoSys(ModifierKind):
     name = "histosys"
     systematic = "shape"
-    #: the factor is linear in its parameter (the Laplace Newton iteration is then exact)
-    linear = False
     per_point = False
+    linear = False
+    center = 0.0
 
-    def parameters(self, syst, channel: str, free_norm_prior: str) -> list[Parameter]:  # noqa: ANN001, ARG002
-        return [Parameter.constrained_parameter(syst.name, self.name, 0.0, 1.0)]
+    def width(self, syst) -> float:  # noqa: ANN001, ARG002
+        return 1.0
 
     def modifier(self, syst, index: dict[str, int], channel: str) -> Modifier:  # noqa: ANN001, ARG002
         up, down = np.asarray(syst.up, dtype=float), np.asarray(syst.down, dtype=float)

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..parameters import Parameter
 from ..samples import Modifier
+from .base import ModifierKind
 
 
-class LogNormSys:
+class LogNormSys(ModifierKind):
     name = "lognormsys"
     systematic = "lognorm"
-    #: the factor is linear in its parameter (the Laplace Newton iteration is then exact)
     linear = False
-    per_point = True
+    center = 0.0
 
-    def parameters(self, syst, channel: str, free_norm_prior: str) -> list[Parameter]:  # noqa: ANN001, ARG002
-        return [Parameter.constrained_parameter(syst.name, self.name, 0.0, 1.0)]
+    def width(self, syst) -> float:  # noqa: ANN001, ARG002
+        return 1.0
 
     def modifier(self, syst, index: dict[str, int], channel: str) -> Modifier:  # noqa: ANN001, ARG002
         return Modifier(self.name, index[syst.name], sigma=syst.uncertainty)

@@ -1,18 +1,16 @@
 """``normfactor``: a free normalisation (e.g. the CEvNS signal strength ``mu_cevns``), flat prior on its
 range, never marginalised. Declared by ``[[systematics]] kind = "free-norm"``; with ``[fit] free_norm_prior
-= "broad-gaussian"`` the same entry declares a ``normsys`` N(1, half the range) instead."""
+= "broad-gaussian"`` the same entry declares a ``normsys`` N(1, half the range) instead. The factor is the
+parameter (the default of :class:`ModifierKind`)."""
 
 from __future__ import annotations
 
 from ...errors import ConfigError
 from ..parameters import Parameter
-from ..samples import Modifier
-from .normsys import NormSys
+from .base import ModifierKind
 
 
-class NormFactor(NormSys):
-    """The factor and its derivatives are those of :class:`NormSys` (the parameter itself)."""
-
+class NormFactor(ModifierKind):
     name = "normfactor"
     systematic = "free-norm"
 
@@ -24,6 +22,3 @@ class NormFactor(NormSys):
             raise ConfigError(f"free_norm_prior = 'broad-gaussian' centres {syst.name!r} on 1, outside its range "
                               f"[{lo}, {hi}]; widen the range or keep free_norm_prior = 'flat'")
         return [Parameter.constrained_parameter(syst.name, "normsys", 1.0, 0.5 * (hi - lo))]
-
-    def modifier(self, syst, index: dict[str, int], channel: str) -> Modifier:  # noqa: ANN001, ARG002
-        return Modifier(self.name, index[syst.name])

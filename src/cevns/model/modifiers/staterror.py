@@ -9,13 +9,12 @@ import numpy as np
 
 from ..parameters import Parameter
 from ..samples import Modifier
+from .base import ModifierKind
 
 
-class StatError:
+class StatError(ModifierKind):
     name = "staterror"
     systematic = "staterror"
-    #: the factor is linear in its parameter (the Laplace Newton iteration is then exact)
-    linear = True
     per_point = False
 
     def parameters(self, syst, channel: str, free_norm_prior: str) -> list[Parameter]:  # noqa: ANN001, ARG002
@@ -32,7 +31,3 @@ class StatError:
     @staticmethod
     def derivative(m: Modifier, pars: np.ndarray, n_bins: int, factor: np.ndarray | None = None) -> np.ndarray:  # noqa: ARG004
         return np.ones((pars.shape[0], n_bins))
-
-    @staticmethod
-    def second_derivative(m: Modifier, pars: np.ndarray) -> None:  # noqa: ARG004
-        return None
