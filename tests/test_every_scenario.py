@@ -51,8 +51,7 @@ def _smallest_model_file(name: str, folder) -> str:  # noqa: ANN001
     fit = config.fit
     free = dict(list(fit.free.items())[:1])
     grid = {k: v for k, v in fit.grid_points.items() if k in free}
-    fixed = dict(fit.fixed)
-    small = config.model_copy(update={"fit": fit.model_copy(update={"free": free, "grid_points": grid, "fixed": fixed})})
+    small = config.model_copy(update={"fit": fit.model_copy(update={"free": free, "grid_points": grid})})
     path = folder / f"{name}-smallest.toml"
     path.write_text(config_to_toml(small))
     return str(path)

@@ -151,7 +151,7 @@ def test_mediator_limits_heavy_limit_and_mass_scaling():
     scenario = Scenario(validate_config(raw), "contact")
     model = Model.from_scenario(scenario)
     mass = 10**4.5
-    eps_max = EFFECTIVE_COUPLING_RANGE * (mass**2 + _smallest_q2_MeV2(scenario)) / mass**2
+    eps_max = EFFECTIVE_COUPLING_RANGE * (mass**2 + _smallest_q2_MeV2(scenario, scenario.channels_at(None))) / mass**2
     grid = np.linspace(0.0, eps_max, GRID_POINTS)
     log_post = model.log_marginal_likelihood(grid[:, None], model.observed())
     contact = hpd_intervals(grid, np.exp(log_post - log_post.max()), 0.95, (0.0, eps_max))

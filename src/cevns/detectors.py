@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import units
+from .physics.kinematics import momentum_transfer_squared
 
 
 class TargetError(ValueError):
@@ -61,6 +62,11 @@ class Target:
     @property
     def nuclei_per_kg(self) -> float:
         return float(sum(i.nuclei_per_kg for i in self.isotopes))
+
+    def smallest_q2_MeV2(self, t_recoil_keV: float) -> float:
+        """The smallest momentum transfer squared 2 m_N T (MeV^2) at recoil energy ``t_recoil_keV``: on the
+        lightest isotope."""
+        return min(float(momentum_transfer_squared(t_recoil_keV * units.keV, i.mass_MeV)) for i in self.isotopes)
 
     @property
     def beta(self) -> float:

@@ -156,12 +156,19 @@ class ResponseKernels:
 
         Returns an array of shape (..., n_bins, n_components).
         """
-        eps = np.asarray(eps, dtype=float)
-        if not N_NSI <= eps.shape[-1] <= N_LINEAR:
-            raise ValueError(f"couplings need {N_NSI} to {N_LINEAR} entries in the last axis, got shape {eps.shape}")
-        pad = N_LINEAR - eps.shape[-1]
-        x = np.concatenate([np.ones(eps.shape[:-1] + (1,)), eps, np.zeros(eps.shape[:-1] + (pad,))], axis=-1)
-        return np.einsum("...p,jcpq,...q->...jc", x, self.quadratic_forms, x)
+        return quadratic_signal(self.quadratic_forms, eps)
+
+
+def quadratic_signal(quadratic_forms: np.ndarray, eps: np.ndarray) -> np.ndarray:
+    """x^T H_jc x for forms H (n_bins, n_components, P, P) over x = (1, *LINEAR_PARAMETERS), with eps of shape
+    (..., 12) to (..., 15) (the further linear parameters after the couplings; missing ones 0).
+    Returns (..., n_bins, n_components)."""
+    eps = np.asarray(eps, dtype=float)
+    if not N_NSI <= eps.shape[-1] <= N_LINEAR:
+        raise ValueError(f"couplings need {N_NSI} to {N_LINEAR} entries in the last axis, got shape {eps.shape}")
+    pad = N_LINEAR - eps.shape[-1]
+    x = np.concatenate([np.ones(eps.shape[:-1] + (1,)), eps, np.zeros(eps.shape[:-1] + (pad,))], axis=-1)
+    return np.einsum("...p,jcpq,...q->...jc", x, quadratic_forms, x)
 
 
 @dataclass(frozen=True)

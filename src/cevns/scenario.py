@@ -14,14 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import units
 from .config import ExperimentConfig, ReactorConfig, ScenarioConfig, StoppedPionConfig, load_config
 from .detectors import Coherent2017Acceptance, Detector, TargetError, make_target, tabulated_efficiency, unit_efficiency
 from .errors import ConfigError
 from .experiment import Experiment, ExperimentError, PhysicsOptions, ResponseKernels
 from .datasets import build_channels
 from .physics.couplings import N_NSI
-from .physics.kinematics import momentum_transfer_squared
 from .spec import Channel
 from .sources import Source, flux_per_flavor_from_beam, reactor_flux_from_power, reactor_source, stopped_pion_source
 
@@ -139,10 +137,11 @@ class Scenario:
         sets (``[[datasets]]``, built by :func:`cevns.datasets.build_channels`), at the scenario's physics
         options or at others (a grid node of a physics parameter)."""
         experiments = self.experiments if physics is None else self.experiments_at(physics)
-        channels = [self._experiment_channel(m) for m in experiments]
-        for dataset in self.config.datasets:
-            channels += build_channels(dataset, self, physics or self.physics)
-        return channels
+        return [self._experiment_channel(m) for m in experiments] + self.dataset_channels(physics)
+
+    def dataset_channels(self, physics: PhysicsOptions | None = None) -> list[Channel]:
+        """The channels of the measured data sets alone (``[[datasets]]``), at the scenario's physics or others."""
+        return [c for dataset in self.config.datasets for c in build_channels(dataset, self, physics or self.physics)]
 
     def _experiment_channel(self, m: ExperimentModel) -> Channel:
         """One ``[[experiments]]`` entry as a channel: its source's flavor normalisations (named per source,
@@ -157,11 +156,9 @@ class Scenario:
             if m.background_uncertainty > 0:
                 background_nuisances["background"] = (m.config.background_nuisance or f"norm_bkg_{m.name}", m.background_uncertainty)
         detector = m.experiment.detector
-        smallest_q2 = min(float(momentum_transfer_squared(detector.threshold_keV * units.keV, i.mass_MeV))
-                          for i in detector.target.isotopes)
         return Channel(m.name, m.kernels.quadratic_forms, tuple(m.kernels.component_names), component_nuisances,
                        backgrounds, background_nuisances, list(m.config.systematics), m.observed_counts,
-                       smallest_q2_MeV2=smallest_q2)
+                       smallest_q2_MeV2=detector.target.smallest_q2_MeV2(detector.threshold_keV))
 
     def experiments_at(self, physics: PhysicsOptions) -> list[ExperimentModel]:
         """The experiments with their kernels for other physics options (e.g. a grid node of a physics parameter)."""

@@ -77,10 +77,10 @@ def _profile_free_norms(model: Model, data: np.ndarray, grid: np.ndarray) -> np.
     return model.log_marginal_likelihood(free, data)
 
 
-def _smallest_q2_MeV2(scenario: Scenario) -> float:
+def _smallest_q2_MeV2(scenario: Scenario, channels: Sequence) -> float:
     """Smallest 2 m_N T (MeV^2) at which any channel of the scenario (experiment or measured release) sees
     recoils: its threshold on its lightest isotope."""
-    values = [c.smallest_q2_MeV2 for c in scenario.channels_at(None) if c.smallest_q2_MeV2 is not None]
+    values = [c.smallest_q2_MeV2 for c in channels if c.smallest_q2_MeV2 is not None]
     if not values:
         raise ConfigError(f"scenario {scenario.name!r} has no channel with a CEvNS signal to bound a mediator with")
     return min(values)
@@ -94,7 +94,6 @@ def coupling_from_contact(eps0: np.ndarray, mass_MeV: float) -> np.ndarray:
 def mediator_allowed_regions(scenario_name: str, log10_masses_MeV: Sequence[float], level: float = 0.95) -> dict:
     """Allowed g bands (HPD sets at ``level``) per mediator mass for one scenario (module docstring)."""
     raw = resolve_raw(scenario_name)
-    smallest_q2 = None
     out = {"scenario": scenario_name, "level": level, "masses_MeV": [], "allowed_g": [], "allowed_eps0": []}
     for log10_mass in log10_masses_MeV:
         edited = copy.deepcopy(raw)
@@ -102,10 +101,9 @@ def mediator_allowed_regions(scenario_name: str, log10_masses_MeV: Sequence[floa
         mass = 10.0 ** float(log10_mass)
         base = Scenario(validate_config({**edited, "fit": {**edited.get("fit", {}), "free": {"eps_zprime": [0.0, 1.0]},
                                                           "fixed": {}, "grid_points": {}}}, scenario_name), scenario_name)
-        if smallest_q2 is None:  # the thresholds do not depend on the mass
-            smallest_q2 = _smallest_q2_MeV2(base)
-        eps_max = EFFECTIVE_COUPLING_RANGE * (mass**2 + smallest_q2) / mass**2
-        model = Model.from_scenario(base)
+        channels = base.channels_at(None)
+        eps_max = EFFECTIVE_COUPLING_RANGE * (mass**2 + _smallest_q2_MeV2(base, channels)) / mass**2
+        model = Model.from_scenario(base, channels=channels)
         data = model.observed() if base.config.fit.data == "observed" else model.asimov()
         grid = np.linspace(0.0, eps_max, GRID_POINTS)
         log_post = _profile_free_norms(model, data, grid)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..experiment import quadratic_signal
 from ..scenario import Scenario
 
 
@@ -21,11 +22,8 @@ def _finite_or_error(entry: dict[str, Any]) -> None:
 def _release_entry(channel: Any, eps: np.ndarray) -> dict[str, Any]:  # noqa: ANN401
     """A measured release's channel in its own observable bins: signal by source component, each named
     background at its nominal normalisation, and the observed counts."""
-    n_linear = channel.quadratic_forms.shape[-1] - 1
-    x = np.zeros(1 + n_linear)
-    x[0], x[1:1 + eps.size] = 1.0, eps
     with np.errstate(over="ignore", invalid="ignore"):
-        signal = np.einsum("p,jcpq,q->jc", x, channel.quadratic_forms, x)
+        signal = quadratic_signal(channel.quadratic_forms, eps)
     backgrounds = {k: np.asarray(v, dtype=float) for k, v in channel.backgrounds.items()}
     background = sum(backgrounds.values(), np.zeros(channel.n_bins))
     labels = channel.bin_labels or [f"{channel.name}[{j}]" for j in range(channel.n_bins)]
@@ -74,12 +72,7 @@ def rates_table(scenario: Scenario, eps: np.ndarray) -> dict[str, Any]:
                 "total_background": float(model.background.sum()),
             }
         )
-    if scenario.config.datasets:
-        from ..datasets import build_channels
-
-        for dataset in scenario.config.datasets:
-            experiments += [_release_entry(c, np.asarray(eps, dtype=float))
-                            for c in build_channels(dataset, scenario, scenario.physics)]
+    experiments += [_release_entry(c, eps) for c in scenario.dataset_channels()]
     for exp in experiments:
         _finite_or_error(exp)
     return {"scenario": scenario.name, "experiments": experiments}

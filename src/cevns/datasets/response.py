@@ -24,7 +24,7 @@ from .. import units
 from ..detectors import Detector, make_target
 from ..errors import ConfigError
 from ..experiment import Experiment, ExperimentError, PhysicsOptions
-from ..physics.kinematics import momentum_transfer_squared, t_recoil_max
+from ..physics.kinematics import t_recoil_max
 from ..sources.base import Source
 
 #: Gauss-Legendre nodes per fine recoil bin when a response is averaged over the bin.
@@ -59,10 +59,6 @@ class RecoilKernels:
     component_names: tuple[str, ...]
     smallest_q2_MeV2: float
 
-    @property
-    def centres_keV(self) -> np.ndarray:
-        return 0.5 * (self.edges_keV[1:] + self.edges_keV[:-1])
-
     def fold(self, response: np.ndarray) -> np.ndarray:
         """Quadratic forms (n_obs, n_components, P, P) in observable bins: sum_j R[o, j] H[j, c].
 
@@ -75,10 +71,6 @@ class RecoilKernels:
             n_fine = forms.shape[0]
             return (response @ forms.reshape(n_fine, -1)).reshape(response.shape[0], *forms.shape[1:])
         return np.einsum("ojc,jcpq->ocpq", response, forms)
-
-    def sm_counts(self) -> np.ndarray:
-        """Standard-Model counts per fine bin and component (n_fine, n_components)."""
-        return self.quadratic_forms[:, :, 0, 0].copy()
 
 
 def recoil_kernels(name: str, source: Source, target: str, t_min_keV: float, t_max_keV: float, n_bins: int,
@@ -107,8 +99,8 @@ def recoil_kernels(name: str, source: Source, target: str, t_min_keV: float, t_m
     if not np.all(np.isfinite(kernels.quadratic_forms)):
         raise ConfigError(f"dataset {name!r}: expected counts overflow (not finite); check the source's flux and "
                           "the exposure")
-    smallest_q2 = min(float(momentum_transfer_squared(t_min_keV * units.keV, i.mass_MeV)) for i in target_obj.isotopes)
-    return RecoilKernels(detector.bin_edges_keV, kernels.quadratic_forms, tuple(kernels.component_names), smallest_q2)
+    return RecoilKernels(detector.bin_edges_keV, kernels.quadratic_forms, tuple(kernels.component_names),
+                         target_obj.smallest_q2_MeV2(t_min_keV))
 
 
 def _sub_nodes(edges: np.ndarray, n: int = RESPONSE_NODES) -> tuple[np.ndarray, np.ndarray]:

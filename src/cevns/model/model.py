@@ -118,12 +118,15 @@ class Model(LaplaceMarginal):
         return cls(**compile_channels(channels, free, **options))
 
     @classmethod
-    def from_scenario(cls, scenario, grid_points: Mapping[str, int] | None = None) -> Model:  # noqa: ANN001
-        """The model of a :class:`cevns.scenario.Scenario`: its channels (``scenario.channels_at``) with its
-        ``[fit]`` settings. ``grid_points`` adds to ``[fit] grid_points``. The scenario is only read
-        through these attributes (the model layer does not import the builders)."""
+    def from_scenario(cls, scenario, grid_points: Mapping[str, int] | None = None,  # noqa: ANN001
+                      channels: Sequence[Channel] | None = None) -> Model:
+        """The model of a :class:`cevns.scenario.Scenario`: its channels (``scenario.channels_at``, or ``channels``
+        when the caller has built them already) with its ``[fit]`` settings. ``grid_points`` adds to ``[fit]
+        grid_points``. The scenario is only read through these attributes (the model layer does not import
+        the builders)."""
         fit = scenario.config.fit
-        return cls.from_channels(scenario.channels_at(None), fit.free, fixed=fit.fixed, physics=scenario.physics,
+        channels = scenario.channels_at(None) if channels is None else channels
+        return cls.from_channels(channels, fit.free, fixed=fit.fixed, physics=scenario.physics,
                                  grid_points={**fit.grid_points, **(grid_points or {})},
                                  channels_at=scenario.channels_at, name=scenario.name,
                                  free_norm_prior=fit.free_norm_prior)
@@ -341,7 +344,11 @@ class Model(LaplaceMarginal):
         return main - lam.sum(axis=-1) - log_factorial
 
     def _constraint(self, pars: np.ndarray) -> np.ndarray:
-        idx = np.concatenate([self.constrained_indices, self.penalized_indices])
+        return self.gaussian_constraint(pars, np.concatenate([self.constrained_indices, self.penalized_indices]))
+
+    def gaussian_constraint(self, pars: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        """sum over ``indices`` of log N(pars | centre, sigma), (n,): the constraint terms of :meth:`logpdf`."""
+        idx = np.asarray(indices, dtype=np.intp)
         if idx.size == 0:
             return np.zeros(pars.shape[0])
         z = (pars[:, idx] - self.centers[idx]) / self.sigmas[idx]

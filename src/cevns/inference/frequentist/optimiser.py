@@ -95,11 +95,8 @@ class Profiler:
             full[:, self.free_indices] = free
             return full, -2.0 * model.logpdf(full, self.data)
         full, value, _ = model.conditional_mode(free, self.data)
-        if self._penalized.size:
-            idx = self._penalized
-            sigmas = np.asarray(model.sigmas)[idx]
-            z = (full[:, idx] - np.asarray(model.centers)[idx]) / sigmas
-            value = value - 0.5 * np.sum(z**2, axis=1) - np.sum(np.log(sigmas)) - 0.5 * idx.size * np.log(2.0 * np.pi)
+        if self._penalized.size:  # the Gaussian terms of nuisances scanned as free (Model.with_free)
+            value = value + model.gaussian_constraint(full, self._penalized)
         return full, -2.0 * (value + self._constant)
 
     def full(self, free: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
