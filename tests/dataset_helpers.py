@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 import cevns
-from cevns.config import load_config
-from cevns.scenario import Scenario
+from cevns.spec.config import load_config
+from cevns.builders.scenario import Scenario
 
 
 def scenario_with_options(name: str, options: dict, index: int = 0) -> Scenario:

@@ -51,7 +51,7 @@ def test_rates_of_a_release_in_its_observables(capsys, tmp_path):
     import numpy as np
 
     import cevns
-    from cevns.scenario import Scenario
+    from cevns.builders.scenario import Scenario
 
     plot = tmp_path / "release.png"
     code, out, _ = run(capsys, "rates", "coherent-csi-2021", "--json", "--plot", str(plot))
@@ -187,7 +187,7 @@ def test_bench_quotes_likelihood_speed_and_one_default_fit(capsys):
     assert f["khat"] is not None and f["khat"] < 0.7
     from cevns.inference.fitting import fit
     from cevns.model import Model
-    from cevns.scenario import Scenario
+    from cevns.builders.scenario import Scenario
 
     model = Model.from_scenario(Scenario.load("coherent-2017-2p"))
     direct = fit(model, model.observed(), seed=0, verbose=False)

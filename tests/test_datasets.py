@@ -1,4 +1,4 @@
-"""Measured data releases (cevns.datasets): channels, validation against the collaborations' numbers, bad input.
+"""Measured data releases (cevns.builders.releases): channels, validation against the collaborations' numbers, bad input.
 
 References: COHERENT 2017 CsI (Akimov et al., Science 357 (2017) 1123; release arXiv:1804.09459):
 SM expectation 173 +- 48 events, fitted 134 +- 22 in the two-dimensional (PE x time) fit.
@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 import cevns
-from cevns.config import load_config
-from cevns.datasets import RELEASES, build_channels
+from cevns.spec.config import load_config
+from cevns.builders.releases import RELEASES, build_channels
 from cevns.errors import ConfigError
 from cevns.experiment import N_LINEAR
-from cevns.scenario import Scenario
+from cevns.builders.scenario import Scenario
 from dataset_helpers import fitted_signal as _fitted_signal
 from dataset_helpers import release_copy as _release_copy
 from dataset_helpers import scenario_with_options as _scenario_with_options
@@ -61,7 +61,7 @@ def test_csi2017_sm_prediction_matches_collaboration(csi2017):
 
 def test_csi2017_prompt_neutrons_from_release(csi2017):
     """Prompt neutrons: the release's PE spectrum per GWhr x 7.47594 GWhr x acceptance, 6-30 PE, all times."""
-    from cevns.datasets.coherent_csi_2017 import acceptance
+    from cevns.builders.releases.coherent_csi_2017 import acceptance
 
     _, (signal, _) = csi2017
     table = np.loadtxt(str(resources.files("cevns").joinpath("data", "coherent-2017", "promptPDF.txt")), delimiter=",")

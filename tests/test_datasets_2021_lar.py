@@ -1,4 +1,4 @@
-"""COHERENT CsI 2021 and argon 2020 releases (cevns.datasets): channels, physics checks against the
+"""COHERENT CsI 2021 and argon 2020 releases (cevns.builders.releases): channels, physics checks against the
 releases' own numbers, bad input, combined scenarios, validation fits (slow).
 
 References: CsI full data set, Akimov et al., PRL 129 (2022) 081801 (arXiv:2110.07730): SM prediction
@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 
 import cevns
-from cevns.config import load_config
-from cevns.datasets import RELEASES
-from cevns.datasets import coherent_csi_2021 as csi
-from cevns.datasets import coherent_lar_2020 as lar
-from cevns.datasets.response import particle_lifetime_us, stopped_pion_time_densities
+from cevns.spec.config import load_config
+from cevns.builders.releases import RELEASES
+from cevns.builders.releases import coherent_csi_2021 as csi
+from cevns.builders.releases import coherent_lar_2020 as lar
+from cevns.builders.releases.response import particle_lifetime_us, stopped_pion_time_densities
 from cevns.errors import ConfigError
 from cevns.experiment import N_LINEAR
-from cevns.scenario import Scenario
+from cevns.builders.scenario import Scenario
 from dataset_helpers import fitted_signal as _fitted_signal
 from dataset_helpers import release_copy as _release_copy
 from dataset_helpers import scenario_with_options as _scenario_with_options
@@ -270,7 +270,7 @@ def test_free_norm_prior_broad_gaussian_is_integrated_out(tmp_path):
     importance-sampled exact nuisance integral (a second method) at couplings on and off the SM."""
     from cevns.errors import ConfigError
     from cevns.model import Model
-    from cevns.scenario import Scenario
+    from cevns.builders.scenario import Scenario
 
     flat = Model.from_scenario(Scenario.load("coherent-csi-2021-4p"))
     assert flat.kinds["ss_CsI-2021"] == "normfactor" and "ss_CsI-2021" in flat.sampled_names("marginalized")

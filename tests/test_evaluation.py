@@ -6,11 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from cevns.config import builtin_scenarios
+from cevns.spec.config import builtin_scenarios
 from cevns.model import Model
 from cevns.model.evaluation import HistosysFloor
 from cevns.model.parameters import histosys_delta
-from cevns.scenario import Scenario
+from cevns.builders.scenario import Scenario
 
 
 def _points(model: Model, n: int, seed: int, widen: float = 1.0) -> np.ndarray:

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from cevns.cli import main
-from cevns.config import builtin_scenarios, config_to_toml, load_config
+from cevns.spec.config import builtin_scenarios, config_to_toml, load_config
 
 #: fits of more than ~10 s on the 2-core CI machine
 #: (measured: argon 100 s, measured-combined* 125-165 s, CsI 2021 radius grid 29 s, measured-csi-dresden-4p 15 s,

@@ -7,7 +7,7 @@ from cevns import units
 from cevns.detectors import Coherent2017Acceptance, Detector, make_target
 from cevns.experiment import Experiment, ExperimentError, PhysicsOptions
 from cevns.physics.couplings import NSI_NAMES, N_NSI, nsi_vector
-from cevns.scenario import Scenario, effective_background_for_error
+from cevns.builders.scenario import Scenario, effective_background_for_error
 from cevns.sources import flux_per_flavor_from_beam, reactor_flux_from_power, reactor_source, stopped_pion_source
 
 

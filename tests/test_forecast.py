@@ -8,7 +8,7 @@ import pytest
 
 from cevns.app import forecast as fc
 from cevns.cli.frequentist import register
-from cevns.config import resolve_raw
+from cevns.spec.config import resolve_raw
 from cevns.errors import ConfigError
 
 

@@ -269,7 +269,7 @@ def test_true_runs_against_a_brute_force():
 
 def test_models_satisfy_the_inference_protocols():
     from cevns.model import Model, ProfileModel, SampledModel, ToyModel
-    from cevns.scenario import Scenario
+    from cevns.builders.scenario import Scenario
 
     model = Model.from_scenario(Scenario.load("coherent-2017-2p"))
     assert isinstance(model, ToyModel) and isinstance(model, SampledModel)
@@ -286,7 +286,7 @@ def test_profile_of_a_nuisance_degenerate_with_a_free_norm_is_its_prior(scenario
     constrained by the data: its profile likelihood is its Gaussian constraint, q = ((nu - 1) / sigma)^2, so
     the Wilks sets are exactly 1 +- sigma sqrt(chi2_1(CL)) (two scales of sigma)."""
     from cevns.model import Model
-    from cevns.scenario import Scenario
+    from cevns.builders.scenario import Scenario
 
     base = Model.from_scenario(Scenario.load(scenario))
     model = base.with_free([nuisance])

@@ -11,7 +11,7 @@ from cevns.model import Model
 from cevns.inference.density import hpd_intervals
 from cevns.physics.effective import effective_nsi
 from cevns.inference.samplers import run_sampler
-from cevns.scenario import Scenario
+from cevns.builders.scenario import Scenario
 
 
 def test_likelihood_finite_with_zero_expectation():

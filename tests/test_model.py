@@ -7,10 +7,10 @@ import pytest
 from scipy import special, stats
 
 import cevns
-from cevns.config import resolve_raw, validate_config
+from cevns.spec.config import resolve_raw, validate_config
 from cevns.model import Model, ModelError
 from cevns.model.parameters import histosys_delta, histosys_delta_derivative, histosys_delta_second_derivative
-from cevns.scenario import Scenario
+from cevns.builders.scenario import Scenario
 
 
 def _scenario(name: str, edit=None) -> Scenario:  # noqa: ANN001

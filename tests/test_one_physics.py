@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 
 from cevns import units
-from cevns.config import load_config
-from cevns.datasets.response import gaussian_response, poisson_response, recoil_kernels
+from cevns.spec.config import load_config
+from cevns.builders.releases.response import gaussian_response, poisson_response, recoil_kernels
 from cevns.detectors import Detector, make_target
 from cevns.experiment import LINEAR_PARAMETERS, Experiment, PhysicsOptions
 from cevns.physics.couplings import sm_vector_charge
 from cevns.physics.kinematics import t_recoil_max
-from cevns.scenario import Scenario
+from cevns.builders.scenario import Scenario
 
 RNG = np.random.default_rng(21)
 ZP, MU = (1 + LINEAR_PARAMETERS.index(n) for n in ("eps_zprime", "mu_nu"))

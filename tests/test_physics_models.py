@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cevns import Model, Scenario
-from cevns.config import resolve_raw, validate_config
+from cevns.spec.config import resolve_raw, validate_config
 from cevns.detectors import Detector, make_target
 from cevns.experiment import LINEAR_PARAMETERS, MU_NU_UNIT, N_LINEAR, Experiment, PhysicsOptions
 from cevns.physics.couplings import N_NSI, NSI_NAMES, sm_vector_charge

@@ -25,7 +25,7 @@ def reproduction_fit(name: str):  # noqa: ANN201
     cf2c65e); the Model API gave the same log Z within the runs' errors (seed 1: every fit within 0.006).
     """
     from cevns.model import Model
-    from cevns.scenario import Scenario
+    from cevns.builders.scenario import Scenario
 
     scenario = Scenario.load(name)
     model = Model.from_scenario(scenario)

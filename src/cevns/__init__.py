@@ -6,14 +6,14 @@ Bayesian fits. Reproduces Dent et al., arXiv:1711.03521.
 """
 
 from ._version import __version__
-from .config import ScenarioConfig, builtin_scenarios, load_config
+from .spec.config import ScenarioConfig, builtin_scenarios, load_config
 from .errors import ConfigError
 from .experiment import Experiment, PhysicsOptions, ResponseKernels
 from .inference.fitting import FitResult, fit, load_fit
 from .model import Model, ModelError, Parameter
 from .physics.couplings import NSI_NAMES
 from .physics.flavors import Flavor
-from .scenario import Scenario
+from .builders.scenario import Scenario
 
 
 __all__ = [

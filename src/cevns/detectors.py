@@ -19,6 +19,7 @@ import numpy as np
 
 from . import units
 from .physics.kinematics import momentum_transfer_squared
+from .spec.vocabulary import COHERENT_2017_ACCEPTANCE
 
 
 class TargetError(ValueError):
@@ -165,13 +166,13 @@ class Coherent2017Acceptance:
     below 5 PE and halved between 5 and 6 PE (data release, acceptance note).
     """
 
-    quenching_factor: float = 0.0878
-    light_yield_pe_per_keVee: float = 13.348
-    amplitude: float = 0.6655
-    steepness_per_pe: float = 0.4942
-    midpoint_pe: float = 10.8507
-    zero_below_pe: float = 5.0
-    half_below_pe: float = 6.0
+    quenching_factor: float = COHERENT_2017_ACCEPTANCE["quenching_factor"]
+    light_yield_pe_per_keVee: float = COHERENT_2017_ACCEPTANCE["light_yield_pe_per_keVee"]
+    amplitude: float = COHERENT_2017_ACCEPTANCE["amplitude"]
+    steepness_per_pe: float = COHERENT_2017_ACCEPTANCE["steepness_per_pe"]
+    midpoint_pe: float = COHERENT_2017_ACCEPTANCE["midpoint_pe"]
+    zero_below_pe: float = COHERENT_2017_ACCEPTANCE["zero_below_pe"]
+    half_below_pe: float = COHERENT_2017_ACCEPTANCE["half_below_pe"]
 
     def pe_per_keV(self) -> float:
         return self.quenching_factor * self.light_yield_pe_per_keVee

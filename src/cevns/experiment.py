@@ -140,7 +140,7 @@ class ResponseKernels:
         (:data:`LINEAR_PARAMETERS` order).
     background : array (n_bins,)
         Expected background counts per bin at nominal normalization: the one background of
-        the experiment (a scenario's data treatment may replace it, see ``cevns.scenario``).
+        the experiment (a scenario's data treatment may replace it, see ``cevns.builders.scenario``).
     """
 
     kernel: np.ndarray

@@ -2,7 +2,7 @@
 
 A forecast varies one setting of a scenario's experiments (exposure, threshold, background,
 target, distance of the source, ...) by editing its resolved configuration dict
-(:func:`cevns.config.resolve_raw`, then :func:`cevns.config.validate_config`), builds the
+(:func:`cevns.spec.config.resolve_raw`, then :func:`cevns.spec.config.validate_config`), builds the
 model, and reports the width of the Wilks 95% set of each chosen coupling from the profile
 likelihood of the Asimov data set at the scenario's truth (the "expected" interval,
 G. Cowan et al., Eur. Phys. J. C 71 (2011) 1554, arXiv:1007.1727, sec. 3.8). Widths are the
@@ -75,9 +75,9 @@ def apply_changes(raw: Mapping[str, Any], changes: Mapping[str, Any], experiment
 def build_model(spec: str | Mapping[str, Any]):  # noqa: ANN201
     """The model of a scenario name, or of ``{"scenario": name, "changes": {...}, "experiment": name or None,
     "keep": [experiment names] or None}``."""
-    from ..config import resolve_raw, validate_config
+    from ..spec.config import resolve_raw, validate_config
     from ..model import Model
-    from ..scenario import Scenario
+    from ..builders.scenario import Scenario
 
     if isinstance(spec, str):
         return Model.from_scenario(Scenario.load(spec))
@@ -176,7 +176,7 @@ def target_pair_specs(scenario: str, targets: Sequence[str], params: Sequence[st
     By default only ``params`` are free (the other couplings fixed at the SM), which is the
     paper's question: the eps^u/eps^d degeneracy of one flavour. ``profile_others`` keeps every
     coupling of the scenario free and profiled."""
-    from ..config import resolve_raw
+    from ..spec.config import resolve_raw
 
     raw = resolve_raw(scenario)
     by_target = {e["target"]: e["name"] for e in raw["experiments"]}

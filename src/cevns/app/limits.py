@@ -25,11 +25,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import units
-from ..config import resolve_raw, validate_config
+from ..spec.config import resolve_raw, validate_config
 from ..errors import ConfigError
 from ..inference.density import hpd_intervals
 from ..model import Model
-from ..scenario import Scenario
+from ..builders.scenario import Scenario
 
 #: Largest effective coupling |eps(0) P(T)| the grid covers at the smallest momentum transfer of the
 #: scenario: 2 reaches past the second (sign-flipped charge) band, at eps ~ 2 |Q_SM| / (3A) < 0.4 for every target.

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..experiment import quadratic_signal
-from ..scenario import Scenario
+from ..builders.scenario import Scenario
 
 
 def _finite_or_error(entry: dict[str, Any]) -> None:

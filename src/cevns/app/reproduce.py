@@ -34,7 +34,7 @@ from ..inference.samplers import points_phrase
 from ..labels import html_label, latex_label
 from ..io import atomic_savefig, atomic_write_json, atomic_write_text
 from .parallel import world
-from ..scenario import Scenario
+from ..builders.scenario import Scenario
 
 DEFAULT_OUT = "results"
 #: Table 3's parameters, in the paper's row order: the four flavor-diagonal couplings.
@@ -143,11 +143,11 @@ def make_fig1(rep: Reproduction) -> list[str]:
 
 def _posterior_figure(rep: Reproduction, scenario: str, x: str, y: str, title: str, stem: str, caption: str) -> list[str]:
     """One panel: the 68% and 95% regions of (x, y) in one fit (the axes follow the posterior's support)."""
-    from ..plotting import posterior_panel
+    from .figures import fit_posterior_panel
 
     fit = rep.fit(scenario)
     fig, ax = _plt().subplots(figsize=(5.2, 4.6))
-    posterior_panel(ax, fit.columns, fit.weights, x, y, fit.bounds)
+    fit_posterior_panel(ax, fit, x, y)
     ax.set_title(title)
     fig.tight_layout()
     return _save(rep, fig, stem, caption)
@@ -159,25 +159,24 @@ def make_fig2(rep: Reproduction) -> list[str]:
 
 
 def make_fig3(rep: Reproduction) -> list[str]:
-    from ..plotting import posterior_panel
+    from .figures import fit_posterior_panel
 
     fig, axes = _plt().subplots(1, 2, figsize=(10.4, 4.6))
     for ax, name, label in zip(axes, ("coherent-2017-4p", "coherent-2017-4p-wide"), ("[-1.5, 1.5]", "[-2.5, 2.5]"), strict=True):
-        fit = rep.fit(name)
-        posterior_panel(ax, fit.columns, fit.weights, "eff_eps_ee", "eff_eps_mumu", fit.bounds)
+        fit_posterior_panel(ax, rep.fit(name), "eff_eps_ee", "eff_eps_mumu")
         ax.set_title(f"COHERENT 2017, 4 couplings, prior {label}")
     fig.tight_layout()
     return _save(rep, fig, "fig3", f"effective NSI (Y_n = {EARTH_NEUTRON_ELECTRON_RATIO}), coherent-2017-4p and -4p-wide")
 
 
 def make_fig4(rep: Reproduction) -> list[str]:
-    from ..plotting import posterior_panel
+    from .figures import fit_posterior_panel
 
     fits = [(rep.fit("future-combined-1bin"), "1 energy bin", "C1"), (rep.fit("future-combined"), "10 energy bins", "C0")]
     fig, axes = _plt().subplots(1, 2, figsize=(10.4, 4.6))
     for ax, (x, y) in zip(axes, (("eps_u_ee", "eps_d_ee"), ("eps_u_mumu", "eps_d_mumu")), strict=True):
         for fit, label, color in fits:
-            posterior_panel(ax, fit.columns, fit.weights, x, y, fit.bounds, levels=(FIG4_LEVEL,), color=color, filled=False, label=label)
+            fit_posterior_panel(ax, fit, x, y, levels=(FIG4_LEVEL,), color=color, filled=False, label=label)
         ax.legend(fontsize=9, loc="upper right")
         ax.set_title(f"future reactor + SNS: {FIG4_LEVEL:.0%} regions")
     fig.tight_layout()
@@ -191,13 +190,10 @@ def make_fig5(rep: Reproduction) -> list[str]:
 
 
 def _corner(rep: Reproduction, scenario: str, stem: str, title: str) -> list[str]:
-    from ..plotting import corner_figure
+    from .figures import fit_corner_figure
 
     fit = rep.fit(scenario)
-    names = fit.poi_names
-    columns = fit.columns
-    samples = np.column_stack([columns[n] for n in names])
-    fig = corner_figure(samples, fit.weights, names, fit.bounds)
+    fig = fit_corner_figure(fit, fit.poi_names)
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     return _save(rep, fig, stem, f"triangle plot, {scenario}")

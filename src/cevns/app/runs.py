@@ -32,16 +32,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from .._version import __version__
-from ..config import config_to_toml
+from ..spec.config import config_to_toml
 from ..errors import ConfigError, Interrupted, RunFolderError
 from ..inference.fitting import FitResult, fit, load_fit
 from ..inference.samplers import points_phrase
 from ..io import atomic_savefig, atomic_write_json, atomic_write_text
 from ..model import Model
-from ..scenario import Scenario
+from ..builders.scenario import Scenario
 
 RUN_RECORD = "run.json"
 COMPLETION_RECORD = "complete.json"
@@ -258,13 +257,11 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
 
 
 def save_corner(result: FitResult, out: Path) -> None:
-    from ..plotting import corner_figure
+    from .figures import fit_corner_figure
 
-    names = result.shown_names
-    if not names:  # every parameter constrained: nothing the fit is about to draw
+    if not result.shown_names:  # every parameter constrained: nothing the fit is about to draw
         return
-    columns = result.columns
-    fig = corner_figure(np.column_stack([columns[n] for n in names]), result.weights, names, result.bounds)
+    fig = fit_corner_figure(result)
     atomic_savefig(fig, out / "corner.png", dpi=120)
     atomic_savefig(fig, out / "corner.pdf")
     import matplotlib.pyplot as plt

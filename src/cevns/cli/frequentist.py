@@ -25,7 +25,7 @@ def _names(text: str, flag: str = "--params") -> list[str]:
     """Parameter names: an NSI coupling in any accepted spelling becomes its canonical name; any other name
     (``mu_cevns``, ``sin2_theta_w``, a release's normalisation) is kept as given and checked against the
     model's parameters where the model is built."""
-    from ..config import canonical_parameter_name
+    from ..spec.config import canonical_parameter_name
 
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
@@ -111,7 +111,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
     from ..inference.frequentist import Profiler, fit_mle, profile_1d, profile_2d
     from ..model import Model
-    from ..scenario import Scenario
+    from ..builders.scenario import Scenario
 
     params = _names(args.params)
     if len(params) not in (1, 2):

@@ -75,7 +75,7 @@ def _save_figure(figure: Any, path: str, flag: str) -> None:
 
 # --- commands -------------------------------------------------------------------
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    from ..config import builtin_scenarios, config_to_toml, load_config
+    from ..spec.config import builtin_scenarios, config_to_toml, load_config
 
     if args.name is not None:  # one scenario, fully resolved (its base chain merged)
         config = load_config(args.name)
@@ -97,7 +97,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 def cmd_rates(args: argparse.Namespace) -> int:
     from ..physics.couplings import nsi_vector
     from ..app.rates import format_rates, rates_table
-    from ..scenario import Scenario
+    from ..builders.scenario import Scenario
 
     nsi = parse_nsi_assignments(args.nsi)
     _check_plot_path(args.plot)
@@ -130,7 +130,7 @@ FOLDER_REMEDIES = {
 
 def cmd_fit(args: argparse.Namespace) -> int:
     from ..app.runs import FitSettings, run_fit
-    from ..scenario import Scenario
+    from ..builders.scenario import Scenario
 
     if args.resume and args.force:
         raise ConfigError("--resume and --force exclude each other")
@@ -191,7 +191,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from ..plotting import overlay_figure
+    from ..app.figures import fits_overlay_figure
 
     params = [p.strip() for p in args.params.split(",") if p.strip()]
     if not params:
@@ -206,14 +206,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
     labels = [x.strip() for x in args.labels.split(",")] if args.labels else [Path(f).name for f in args.folders]
     if len(labels) != len(args.folders):
         raise ConfigError(f"--labels: {len(labels)} labels for {len(args.folders)} folders")
-    fits = []
-    for folder, result in zip(args.folders, _load_fits(args.folders), strict=True):
+    fits = _load_fits(args.folders)
+    for folder, result in zip(args.folders, fits, strict=True):
         columns = result.columns
         missing = [p for p in params if p not in columns]
         if missing:
             raise ConfigError(f"--params: {folder} has no column {', '.join(missing)}; it has {', '.join(columns)}")
-        fits.append({"samples": columns, "weights": result.weights, "bounds": result.bounds})
-    _save_figure(overlay_figure(fits, params, levels, labels), args.out, "--out")
+    _save_figure(fits_overlay_figure(fits, params, levels, labels), args.out, "--out")
     print(f"wrote {args.out}")
     return 0
 
@@ -281,7 +280,7 @@ MAX_BENCH_TASKS = 10_000
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from ..app.bench import benchmark_likelihood
-    from ..scenario import Scenario
+    from ..builders.scenario import Scenario
 
     if not 1 <= args.batch <= MAX_BENCH_BATCH:
         raise ConfigError(f"--batch must be between 1 and {MAX_BENCH_BATCH}, got {args.batch}")

@@ -3,8 +3,8 @@
 A :class:`cevns.spec.Channel` is one binned data set: the signal quadratic forms per bin and
 source component (any observable binning: recoil energy, photoelectrons x arrival
 time, ...), named backgrounds, the nuisances that scale them, shape and other
-systematics, and the observed counts. Builders make them (``cevns.scenario`` for
-``[[experiments]]``, ``cevns.datasets`` for measured releases); :func:`compile_channels`
+systematics, and the observed counts. Builders make them (``cevns.builders.scenario`` for
+``[[experiments]]``, ``cevns.builders.releases`` for measured releases); :func:`compile_channels`
 turns them into the constructor arguments of :class:`cevns.model.Model`
 (``Model.from_channels``). This module knows channels, not scenarios.
 
@@ -28,7 +28,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..config import PHYSICS_PARAMETERS
+from ..spec.config import PHYSICS_PARAMETERS
 from ..errors import ConfigError
 from ..experiment import LINEAR_PARAMETERS, N_LINEAR
 from ..spec import Channel

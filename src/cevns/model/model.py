@@ -120,7 +120,7 @@ class Model(LaplaceMarginal):
     @classmethod
     def from_scenario(cls, scenario, grid_points: Mapping[str, int] | None = None,  # noqa: ANN001
                       channels: Sequence[Channel] | None = None) -> Model:
-        """The model of a :class:`cevns.scenario.Scenario`: its channels (``scenario.channels_at``, or ``channels``
+        """The model of a :class:`cevns.builders.scenario.Scenario`: its channels (``scenario.channels_at``, or ``channels``
         when the caller has built them already) with its ``[fit]`` settings. ``grid_points`` adds to ``[fit]
         grid_points``. The scenario is only read through these attributes (the model layer does not import
         the builders)."""

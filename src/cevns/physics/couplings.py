@@ -39,30 +39,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .flavors import LEPTON_FLAVORS
-
-QUARKS = ("u", "d")
-#: Flavor pairs (a <= b) of the symmetric NSI matrix, in the order used everywhere.
-FLAVOR_PAIRS = tuple(
-    (a, b) for a in range(3) for b in range(a, 3)
-)
-PAIR_LABELS = tuple(LEPTON_FLAVORS[a] + LEPTON_FLAVORS[b] for a, b in FLAVOR_PAIRS)
-#: The twelve independent real couplings, u first then d, pairs in FLAVOR_PAIRS order.
-NSI_NAMES = tuple(f"eps_{q}_{label}" for q in QUARKS for label in PAIR_LABELS)
-N_NSI = len(NSI_NAMES)
+from ..spec.vocabulary import (  # noqa: F401  (the names live in the spec; re-exported here)
+    COUPLING_CONVENTIONS, FLAVOR_PAIRS, LEPTON_FLAVORS, N_NSI, NSI_NAMES, PAIR_LABELS,
+    QUARKS, UnknownCouplingError, canonical_nsi_name, parse_nsi_name)
 
 # Quark content of the nucleons: proton = uud, neutron = udd. A vector coupling
 # eps^q to quark q adds (number of q in the nucleon) * eps^q to that nucleon's charge.
 PROTON_QUARK_CONTENT = {"u": 2, "d": 1}
 NEUTRON_QUARK_CONTENT = {"u": 1, "d": 2}
-
-
-class UnknownCouplingError(ValueError):
-    """An NSI coupling name outside :data:`NSI_NAMES`."""
-
-
-#: Names accepted by the ``convention`` keyword (see the module docstring).
-COUPLING_CONVENTIONS = ("tree", "radiative")
 
 
 class UnknownConventionError(ValueError):
@@ -162,33 +146,6 @@ def sm_vector_charge(z: int, n: int, sin2_theta_w: float, convention: str = "tre
     """Standard Model vector charge Z g_p + N g_n (= -Q_W / 2); ``convention`` as in :func:`weak_nucleon_charges`."""
     g_p, g_n = weak_nucleon_charges(sin2_theta_w, convention)
     return z * g_p + n * g_n
-
-
-def parse_nsi_name(name: str) -> tuple[str, int, int]:
-    """Split ``eps_u_emu`` into (quark, a, b) with flavor indices a <= b.
-
-    Raises
-    ------
-    UnknownCouplingError
-        If ``name`` is not one of :data:`NSI_NAMES` (``eps_d_mue`` is accepted
-        as the symmetric partner of ``eps_d_emu``).
-    """
-    parts = name.split("_")
-    if len(parts) == 3 and parts[0] == "eps" and parts[1] in QUARKS:
-        label = parts[2]
-        for a, fa in enumerate(LEPTON_FLAVORS):
-            for b, fb in enumerate(LEPTON_FLAVORS):
-                if fa + fb == label:
-                    return parts[1], min(a, b), max(a, b)
-    raise UnknownCouplingError(
-        f"unknown NSI coupling {name!r}; use one of: {', '.join(NSI_NAMES)}"
-    )
-
-
-def canonical_nsi_name(name: str) -> str:
-    """The name in :data:`NSI_NAMES` that ``name`` refers to."""
-    quark, a, b = parse_nsi_name(name)
-    return f"eps_{quark}_{LEPTON_FLAVORS[a]}{LEPTON_FLAVORS[b]}"
 
 
 def nsi_vector(values: Mapping[str, float] | None = None) -> np.ndarray:

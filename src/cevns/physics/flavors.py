@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from ..spec.vocabulary import LEPTON_FLAVORS  # noqa: F401  (re-exported)
+
 
 class Flavor(str, Enum):
     """A neutrino or antineutrino species.
@@ -34,5 +36,3 @@ class Flavor(str, Enum):
         bar = r"\bar\nu" if self.is_antineutrino else r"\nu"
         return rf"${bar}_{{{lepton}}}$"
 
-
-LEPTON_FLAVORS = ("e", "mu", "tau")

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..spec.vocabulary import FORM_FACTOR_NAMES
+
 from .. import units
 
 # Lewin & Smith, Astropart. Phys. 6 (1996) 87, section 4.1 (eq. 4.11 and text):
@@ -96,6 +98,7 @@ FORM_FACTORS: dict[str, Callable[[ArrayLike, float], np.ndarray]] = {
     "klein-nystrand": klein_nystrand,
     "none": unity,
 }
+assert tuple(FORM_FACTORS) == FORM_FACTOR_NAMES, "the spec's names and the implementations must agree"
 
 
 # --- separate proton and neutron distributions (neutron radius) ---------------------------

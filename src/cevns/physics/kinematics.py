@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..spec.vocabulary import KINEMATIC_FORMS  # noqa: F401  (the names; re-exported)
+
 
 def t_recoil_max(e_nu: ArrayLike, m_nucleus: float) -> np.ndarray:
     """Maximum nuclear recoil kinetic energy T_max = 2 E^2 / (m_N + 2 E) (MeV)."""
@@ -52,5 +54,3 @@ def kinematic_factor(t_recoil: ArrayLike, e_nu: ArrayLike, m_nucleus: float, for
     physical = t_recoil <= t_recoil_max(e_nu, m_nucleus) * (1.0 + 1e-12)
     return np.where(physical, np.clip(value, 0.0, None), 0.0)
 
-
-KINEMATIC_FORMS = ("standard", "paper")

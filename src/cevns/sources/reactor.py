@@ -32,10 +32,9 @@ import numpy as np
 
 from .. import units
 from ..physics.flavors import Flavor
+from ..spec.vocabulary import FISSION_ISOTOPES, SPECTRUM_MODELS
 from .base import ContinuousSpectrum, Source, SourceComponent, isotropic_flux_cm2_s
 
-FISSION_ISOTOPES = ("U235", "U238", "Pu239", "Pu241")
-SPECTRUM_MODELS = ("huber-mueller", "vogel-engel")
 #: Upper end (MeV) of the reactor spectra used here: both models are cut at 10 MeV,
 #: the range of Vogel & Engel (1989); the flux above is negligible.
 REACTOR_E_MAX_MeV = 10.0

@@ -2,8 +2,8 @@
 
 A :class:`Channel` is plain data, like a channel of pyhf's workspace: one binned data set with the
 signal's quadratic forms per bin and source component, named backgrounds, the nuisances and
-systematics that act on them, and the observed counts. Builders (``cevns.scenario`` for
-``[[experiments]]``, ``cevns.datasets`` for measured releases) make channels; the model
+systematics that act on them, and the observed counts. Builders (``cevns.builders.scenario`` for
+``[[experiments]]``, ``cevns.builders.releases`` for measured releases) make channels; the model
 (``cevns.model.Model.from_channels``) reads them. This module imports nothing of either.
 """
 
@@ -32,7 +32,7 @@ class Channel:
     background_nuisances : dict[str, tuple[str, float]]
         Background -> (parameter name, relative Gaussian sigma).
     systematics : list
-        Objects with the fields of :class:`cevns.config.SystematicConfig` (name, kind,
+        Objects with the fields of :class:`cevns.spec.config.SystematicConfig` (name, kind,
         applies_to, uncertainty, up, down, relative, range); ``applies_to`` names
         "signal", "background" (every background), a component or a background.
     observed : array (n_bins,) or None

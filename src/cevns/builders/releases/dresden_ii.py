@@ -27,8 +27,8 @@ import numpy as np
 from pydantic import Field, model_validator
 from scipy import optimize, special
 
-from ..errors import ConfigError
-from ..spec import Channel
+from ...errors import ConfigError
+from ...spec import Channel
 from ._common import ReleaseOptions, flux_nuisances, parse_options, release_source, systematic
 from ._io import check_column, read_table, release_folder
 from .response import gaussian_response, recoil_kernels

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special, stats
 
-from .. import units
-from ..detectors import Detector, make_target
-from ..errors import ConfigError
-from ..experiment import Experiment, ExperimentError, PhysicsOptions
-from ..physics.kinematics import t_recoil_max
-from ..sources.base import Source
+from ... import units
+from ...detectors import Detector, make_target
+from ...errors import ConfigError
+from ...experiment import Experiment, ExperimentError, PhysicsOptions
+from ...physics.kinematics import t_recoil_max
+from ...sources.base import Source
 
 #: Gauss-Legendre nodes per fine recoil bin when a response is averaged over the bin.
 RESPONSE_NODES = 4

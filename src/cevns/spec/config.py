@@ -1,4 +1,4 @@
-"""Scenario configuration: TOML files validated by a closed pydantic schema (SPEC S8).
+"""Scenario configuration: TOML files validated by a closed pydantic schema .
 
 A scenario file describes sources, experiments, physics options and (for
 fits) the free parameters. Built-in scenarios live in ``cevns/scenarios``;
@@ -17,7 +17,6 @@ Every model has ``extra="forbid"``; validation errors are re-raised as one
 from __future__ import annotations
 
 import copy
-import dataclasses
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -25,16 +24,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator, model_validator
 
-from . import units
-from .errors import ConfigError
-from .detectors import Coherent2017Acceptance
-from .physics.couplings import COUPLING_CONVENTIONS, UnknownCouplingError, canonical_nsi_name
-from .physics.form_factors import FORM_FACTORS
-from .physics.kinematics import KINEMATIC_FORMS
-from .sources.reactor import FISSION_ISOTOPES, SPECTRUM_MODELS
-
-#: Defaults of the COHERENT 2017 acceptance, read from the dataclass's fields (no detector is built here).
-_ACCEPTANCE = {f.name: f.default for f in dataclasses.fields(Coherent2017Acceptance)}
+from .. import units
+from ..errors import ConfigError
+from .vocabulary import (COHERENT_2017_ACCEPTANCE as _ACCEPTANCE, COUPLING_CONVENTIONS, FISSION_ISOTOPES,
+                         FORM_FACTOR_NAMES, KINEMATIC_FORMS, SPECTRUM_MODELS, UnknownCouplingError, canonical_nsi_name)
 
 #: Physics parameters a fit can free besides the NSI couplings, mapped to the
 #: [physics] option they set (for grid interpolation). sin2_theta_w enters the charge
@@ -71,8 +64,8 @@ class PhysicsConfig(_Model):
     """Physics options (``cevns.experiment.PhysicsOptions`` documents each)."""
 
     sin2_theta_w: Number = Field(units.SIN2_THETA_W_LOW_ENERGY, gt=0, lt=1)
-    kinematics: Literal[KINEMATIC_FORMS] = "standard"  # the physics registries are the one list of options
-    form_factor: Literal[tuple(FORM_FACTORS)] = "helm"
+    kinematics: Literal[KINEMATIC_FORMS] = "standard"  # cevns.spec.vocabulary is the one list of options
+    form_factor: Literal[FORM_FACTOR_NAMES] = "helm"
     couplings: Literal[COUPLING_CONVENTIONS] = "tree"
     neutron_radius_fm: PositiveFloat | None = None
     log10_mediator_mass_MeV: Number | None = Field(None, ge=-3, le=6)  # 1 keV to 1 TeV
@@ -133,7 +126,7 @@ class Coherent2017EfficiencyConfig(_Model):
     """COHERENT 2017 CsI acceptance (arXiv:1708.01294, data release arXiv:1804.09459)."""
 
     model: Literal["coherent-2017"]
-    # defaults: the published values, kept once in cevns.detectors.Coherent2017Acceptance
+    # defaults: the published values, kept once in cevns.spec.vocabulary.COHERENT_2017_ACCEPTANCE
     quenching_factor: PositiveFloat = _ACCEPTANCE["quenching_factor"]
     light_yield_pe_per_keVee: PositiveFloat = _ACCEPTANCE["light_yield_pe_per_keVee"]
     amplitude: PositiveFloat = _ACCEPTANCE["amplitude"]
@@ -320,9 +313,9 @@ class FitConfig(_Model):
 
 
 class DatasetConfig(_Model):
-    """A measured data release as channels of the model (``cevns.datasets``).
+    """A measured data release as channels of the model (``cevns.builders.releases``).
 
-    ``release`` names a release the package ships (``cevns.datasets.RELEASES``);
+    ``release`` names a release the package ships (``cevns.builders.releases.RELEASES``);
     ``source`` the scenario source whose flavors it sees; ``options`` are the release's own
     settings, validated by its module (which names any bad field).
     """

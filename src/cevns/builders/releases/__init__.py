@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import import_module
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
 #: release key -> (module, one-line description)
 _MODULES = {
@@ -47,8 +47,8 @@ def build_channels(dataset_config, scenario, physics) -> list:  # noqa: ANN001
 
     Parameters
     ----------
-    dataset_config : cevns.config.DatasetConfig
-    scenario : cevns.scenario.Scenario
+    dataset_config : cevns.spec.config.DatasetConfig
+    scenario : cevns.builders.scenario.Scenario
         Gives the source (``scenario.source(dataset_config.source)``) and its configuration.
     physics : cevns.experiment.PhysicsOptions
 

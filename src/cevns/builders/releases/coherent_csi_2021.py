@@ -36,8 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..errors import ConfigError
-from ..spec import Channel
+from ...errors import ConfigError
+from ...spec import Channel
 from ._common import (ReleaseOptions, flux_nuisances, is_prompt, live_time_days, parse_options, release_source,
                       systematic)
 from ._io import check_column, read_table, release_folder

@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..config import SystematicConfig, StoppedPionConfig
-from ..errors import ConfigError
-from ..sources.base import LineSpectrum, Source
+from ...spec.config import SystematicConfig, StoppedPionConfig
+from ...errors import ConfigError
+from ...sources.base import LineSpectrum, Source
 
 
 class ReleaseOptions(BaseModel):

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ExperimentConfig, ReactorConfig, ScenarioConfig, StoppedPionConfig, load_config
-from .detectors import Coherent2017Acceptance, Detector, TargetError, make_target, tabulated_efficiency, unit_efficiency
-from .errors import ConfigError
-from .experiment import Experiment, ExperimentError, PhysicsOptions, ResponseKernels
-from .datasets import build_channels
-from .physics.couplings import N_NSI
-from .spec import Channel
-from .sources import Source, flux_per_flavor_from_beam, reactor_flux_from_power, reactor_source, stopped_pion_source
+from ..spec.config import ExperimentConfig, ReactorConfig, ScenarioConfig, StoppedPionConfig, load_config
+from ..detectors import Coherent2017Acceptance, Detector, TargetError, make_target, tabulated_efficiency, unit_efficiency
+from ..errors import ConfigError
+from ..experiment import Experiment, ExperimentError, PhysicsOptions, ResponseKernels
+from .releases import build_channels
+from ..physics.couplings import N_NSI
+from ..spec import Channel
+from ..sources import Source, flux_per_flavor_from_beam, reactor_flux_from_power, reactor_source, stopped_pion_source
 
 
 def effective_background_for_error(signal: float, signal_error: float, background_uncertainty: float) -> float:
@@ -134,7 +134,7 @@ class Scenario:
 
     def channels_at(self, physics: PhysicsOptions | None = None) -> list[Channel]:
         """The model channels (:class:`cevns.spec.Channel`) of the experiments, then of the measured data
-        sets (``[[datasets]]``, built by :func:`cevns.datasets.build_channels`), at the scenario's physics
+        sets (``[[datasets]]``, built by :func:`cevns.builders.releases.build_channels`), at the scenario's physics
         options or at others (a grid node of a physics parameter)."""
         experiments = self.experiments if physics is None else self.experiments_at(physics)
         return [self._experiment_channel(m) for m in experiments] + self.dataset_channels(physics)

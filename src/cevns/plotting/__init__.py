@@ -1,0 +1,17 @@
+"""Figures. Each draws what it is handed (spectra, tables, the posterior summaries of
+:mod:`cevns.inference.summaries`) and returns the figure or axes; nothing here estimates a density.
+
+* :mod:`~cevns.plotting.posterior`: triangle plots, overlays, 2-D panels with zoomed insets;
+* :mod:`~cevns.plotting.spectra`: recoil spectra and measured releases (``cevns rates --plot``);
+* :mod:`~cevns.plotting.degeneracy`: the paper's Fig. 1;
+* :mod:`~cevns.plotting.bench`: the task farm's scaling.
+"""
+
+from .bench import task_scaling_figure
+from .degeneracy import degeneracy_figure
+from .posterior import INSET_MAX_FRACTION, MAX_INSETS, corner_figure, overlay_figure, plot_credible_region, posterior_panel
+from .spectra import plot_recoil_spectrum, plot_release_counts, rates_figure
+
+__all__ = ["INSET_MAX_FRACTION", "MAX_INSETS", "corner_figure", "degeneracy_figure", "overlay_figure",
+           "plot_credible_region", "plot_recoil_spectrum", "plot_release_counts", "posterior_panel",
+           "rates_figure", "task_scaling_figure"]
