@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..spec.config import ExperimentConfig, ReactorConfig, ScenarioConfig, StoppedPionConfig, load_config
+from ..spec.config import ExperimentConfig, ReactorConfig, ScenarioConfig, SolarConfig, StoppedPionConfig, load_config
 from ..detectors import Coherent2017Acceptance, Detector, TargetError, make_target, tabulated_efficiency, unit_efficiency
 from ..errors import ConfigError
 from ..experiment import Experiment, ExperimentError, PhysicsOptions, ResponseKernels
@@ -22,6 +22,7 @@ from .releases import build_channels
 from ..physics.couplings import N_NSI
 from ..spec import Channel
 from ..sources import Source, flux_per_flavor_from_beam, reactor_flux_from_power, reactor_source, stopped_pion_source
+from ..sources.solar import OscillationParameters, solar_flux_nuisances, solar_source
 
 
 def effective_background_for_error(signal: float, signal_error: float, background_uncertainty: float) -> float:
@@ -42,7 +43,11 @@ def effective_background_for_error(signal: float, signal_error: float, backgroun
     return float((-1.0 + np.sqrt(1.0 + 4.0 * s2 * excess_variance)) / (2.0 * s2))
 
 
-def build_source(name: str, cfg: StoppedPionConfig | ReactorConfig) -> Source:
+def build_source(name: str, cfg: StoppedPionConfig | ReactorConfig | SolarConfig) -> Source:
+    if isinstance(cfg, SolarConfig):
+        osc = OscillationParameters(cfg.sin2_theta12, cfg.sin2_theta13, cfg.sin2_theta23, cfg.dm2_21_eV2,
+                                    cfg.electron_density_NA_per_cm3)
+        return solar_source(name, cfg.flux_model, tuple(cfg.branches), dict(cfg.fluxes_cm2_s), dict(cfg.uncertainties), osc)
     if isinstance(cfg, StoppedPionConfig):
         flux = cfg.flux_per_flavor_cm2_s
         if flux is None:
@@ -72,6 +77,16 @@ def build_detector(cfg: ExperimentConfig) -> Detector:
         target, cfg.threshold_keV, cfg.window_max_keV, cfg.bins, cfg.binning, efficiency,
         cfg.background_per_kg_day_keV, cfg.background_uncertainty,
     )
+
+
+def source_flux_nuisances(source: Source) -> dict[str, tuple[str, float]]:
+    """Component -> (parameter, sigma) of a source's flux normalisations, named per source: one per flavor
+    component (``norm_<source>_<component>``), except the Sun, whose flavors share one per production
+    branch (``norm_<source>_<branch>``: oscillations split one flux)."""
+    if source.kind == "solar":
+        return solar_flux_nuisances(source)
+    return {c.name: (f"norm_{source.name}_{c.name}", c.normalization_uncertainty)
+            for c in source.components if c.normalization_uncertainty > 0}
 
 
 @dataclass
@@ -147,9 +162,7 @@ class Scenario:
         """One ``[[experiments]]`` entry as a channel: its source's flavor normalisations (named per source,
         shared by every experiment that sees it), its one background and its systematics."""
         source = self.source(m.config.source)
-        component_nuisances = {
-            c.name: (f"norm_{m.config.source}_{c.name}", c.normalization_uncertainty)
-            for c in source.components if c.normalization_uncertainty > 0}
+        component_nuisances = source_flux_nuisances(source)
         backgrounds, background_nuisances = {}, {}
         if np.any(m.background > 0):
             backgrounds["background"] = np.asarray(m.background, dtype=float)

@@ -27,7 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, fiel
 from .. import units
 from ..errors import ConfigError
 from .vocabulary import (COHERENT_2017_ACCEPTANCE as _ACCEPTANCE, COUPLING_CONVENTIONS, FISSION_ISOTOPES,
-                         FORM_FACTOR_NAMES, KINEMATIC_FORMS, SPECTRUM_MODELS, UnknownCouplingError, canonical_nsi_name)
+                         FORM_FACTOR_NAMES, KINEMATIC_FORMS, SOLAR_BRANCHES, SOLAR_FLUX_MODELS, SPECTRUM_MODELS,
+                         UnknownCouplingError, canonical_nsi_name)
 
 #: Physics parameters a fit can free besides the NSI couplings, mapped to the
 #: [physics] option they set (for grid interpolation). sin2_theta_w enters the charge
@@ -119,7 +120,35 @@ class ReactorConfig(_Model):
         return self
 
 
-SourceConfig = Annotated[StoppedPionConfig | ReactorConfig, Field(discriminator="type")]
+class SolarConfig(_Model):
+    """Solar source (``cevns.sources.solar``): 8B and hep with the MSW-LMA flavour content at the Earth.
+
+    ``flux_model`` picks the total fluxes and their uncertainties (B16-GS98 standard solar model or the
+    SNO neutral-current 8B flux); ``fluxes_cm2_s`` / ``uncertainties`` override them per branch. The
+    oscillation defaults are NuFIT 5.0 (``cevns.sources.solar.OscillationParameters`` cites each).
+    """
+
+    type: Literal["solar"]
+    flux_model: Literal[SOLAR_FLUX_MODELS] = "B16-GS98"
+    branches: list[Literal[SOLAR_BRANCHES]] = Field(default_factory=lambda: list(SOLAR_BRANCHES), min_length=1)
+    fluxes_cm2_s: dict[Literal[SOLAR_BRANCHES], PositiveFloat] = Field(default_factory=dict)
+    uncertainties: dict[Literal[SOLAR_BRANCHES], NonNegativeFloat] = Field(default_factory=dict)
+    sin2_theta12: Number = Field(0.304, gt=0, lt=1)
+    sin2_theta13: Number = Field(0.02219, gt=0, lt=1)
+    sin2_theta23: Number = Field(0.573, gt=0, lt=1)
+    dm2_21_eV2: PositiveFloat = 7.42e-5
+    electron_density_NA_per_cm3: NonNegativeFloat = 100.0
+    description: str = ""
+
+    @field_validator("branches")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"branches {value} repeat a branch")
+        return value
+
+
+SourceConfig = Annotated[StoppedPionConfig | ReactorConfig | SolarConfig, Field(discriminator="type")]
 
 
 class Coherent2017EfficiencyConfig(_Model):

@@ -26,6 +26,9 @@ FORM_FACTOR_NAMES = ("helm", "klein-nystrand", "none")
 #: Reactor fission isotopes and antineutrino spectrum models (cevns.sources.reactor).
 FISSION_ISOTOPES = ("U235", "U238", "Pu239", "Pu241")
 SPECTRUM_MODELS = ("huber-mueller", "vogel-engel")
+#: Solar neutrino production branches and total-flux models (cevns.sources.solar.FLUX_MODELS).
+SOLAR_BRANCHES = ("8B", "hep")
+SOLAR_FLUX_MODELS = ("B16-GS98", "SNO-NC")
 
 #: COHERENT 2017 CsI[Na] acceptance (Akimov et al., Science 357 (2017) 1123, arXiv:1708.01294; data
 #: release arXiv:1804.09459, acceptance note): PE = QF * LY * T[keV] with QF = 0.0878 and LY = 13.348

@@ -22,6 +22,7 @@ _MODULES = {
     "coherent-csi-2021": "coherent_csi_2021",
     "coherent-lar-2020": "coherent_lar_2020",
     "dresden-ii-2022": "dresden_ii",
+    "xenonnt-8b-2026": "xenonnt_8b",
 }
 
 RELEASES: dict[str, str] = {
@@ -33,6 +34,8 @@ RELEASES: dict[str, str] = {
                          "arXiv:2006.12659): energy x F90 x time",
     "dresden-ii-2022": "Dresden-II reactor Ge (Colaresi et al., arXiv:2202.09672), 0.2-1.5 keVee, reactor ON and OFF; "
                        "provenance of the files probable, not certain",
+    "xenonnt-8b-2026": "XENONnT solar 8B CEvNS (PRL 133 (2024) 191002; arXiv:2604.06002; release Zenodo "
+                       "10.5281/zenodo.20576156): cS2 x S2 shadow x S1 BDT x S2 BDT, 81 bins per science run",
 }
 
 
