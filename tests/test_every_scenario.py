@@ -15,10 +15,12 @@ from cevns.spec.config import builtin_scenarios, config_to_toml, load_config
 
 #: fits of more than ~10 s on the 2-core CI machine
 #: (measured: argon 100 s, measured-combined* 125-165 s, CsI 2021 radius grid 29 s, measured-csi-dresden-4p 15 s,
-#: coherent-csi-2021 14 s; every other scenario 1-6 s)
+#: coherent-csi-2021 14 s; xenonnt-8b* 27-66 s; every other scenario 1-6 s)
 SLOW_FITS = {"coherent-lar-2020", "coherent-lar-2020-2p", "coherent-lar-2020-4p", "measured-combined",
              "measured-combined-2p", "measured-combined-4p", "measured-combined-coherent-4p", "measured-csi-dresden-4p",
-             "coherent-csi-2021-neutron-radius", "coherent-csi-2021"}
+             "coherent-csi-2021-neutron-radius", "coherent-csi-2021",
+             # XENONnT 8B: 9-10 constrained nuisances, two of them shape (histosys) ones, on 162-243 bins: 27-66 s
+             "xenonnt-8b", "xenonnt-8b-2p", "xenonnt-8b-4p", "xenonnt-8b-sr2", "xenonnt-8b-sr2-2p", "xenonnt-8b-sr2-4p"}
 #: rates of more than ~10 s (the argon release's 960-bin channel and its combinations are built in seconds)
 SLOW_RATES: set[str] = set()
 
