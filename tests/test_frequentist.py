@@ -165,8 +165,14 @@ class CountingModel:
         self.centers = np.zeros(1)
         self.init = np.zeros(1)
 
+    aux_indices = np.arange(0)  # no constrained parameter, no auxiliary data
+
     def expected_counts(self, pars):
         return np.atleast_2d(pars)[:, :1] + self.b
+
+    def toy(self, pars, rng, n=None, auxiliary=False):
+        lam = self.expected_counts(np.asarray(pars, dtype=float))[0]
+        return rng.poisson(lam, size=lam.shape if n is None else (n, lam.size)).astype(float)
 
     def logpdf(self, pars, data):
         lam = np.maximum(self.expected_counts(pars), 1e-300)
@@ -230,16 +236,44 @@ def test_future_combined_profile_matches_plain_iminuit_and_the_bayesian_set():
         assert minuit.fval == pytest.approx(profile.nll[i], abs=2e-3)
 
 
-def test_toys_reuse_the_model_and_fluctuate_auxiliary_measurements():
+def test_toys_carry_their_auxiliary_measurements_as_data():
+    """pyhf's convention: a toy is the counts followed by the auxiliary data, drawn from N(truth, sigma); the
+    model is not copied or changed, and logpdf reads the constraint centres from the data."""
     model = cevns.Model.from_scenario(cevns.Scenario.load("coherent-2017-2p"))
     truth = model.pars()
-    data, toy_model = fr.draw_toy(model, truth, np.random.default_rng(0))
-    assert data.shape == (model.n_bins,) and np.all(data == np.round(data))
+    rng = np.random.default_rng(0)
+    data = fr.draw_toy(model, truth, rng)
+    k, idx = model.n_bins, model.aux_indices
+    assert data.shape == (k + idx.size,) and np.all(data[:k] == np.round(data[:k]))
+    assert np.allclose(model.centers[idx], 1.0)  # the model is untouched
+    many = model.toy(truth, rng, n=20_000, auxiliary=True)[:, k:]
+    sigma = model.sigmas[idx]
+    # the auxiliary draws are N(truth, sigma): mean within 5 standard errors, sd within 3%
+    assert np.all(np.abs(many.mean(axis=0) - truth[idx]) < 5 * sigma / np.sqrt(len(many)))
+    np.testing.assert_allclose(many.std(axis=0), sigma, rtol=0.03)
+    assert fr.draw_toy(model, truth, rng, auxiliary=False).shape == (k,)
+    # logpdf with auxiliary data a = the nominal logpdf + the closed-form change of the Gaussian terms
+    pars = model.prior_transform(np.random.default_rng(1).uniform(size=(5, len(model.parameters))), "sampled")
+    aux = data[k:]
+    shift = np.sum(-0.5 * ((pars[:, idx] - aux) / sigma) ** 2 + 0.5 * ((pars[:, idx] - model.centers[idx]) / sigma) ** 2, axis=1)
+    np.testing.assert_allclose(model.logpdf(pars, data), model.logpdf(pars, data[:k]) + shift, rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(model.logpdf(pars, model.with_auxdata(data[:k])), model.logpdf(pars, data[:k]))
+
+
+def test_profiled_nuisance_follows_its_auxiliary_measurement():
+    """With the counts at their Asimov values for the truth, the conditional mode of a normalisation nuisance sits
+    between its auxiliary value and the truth; with the auxiliary value at the truth it is the truth exactly."""
+    model = cevns.Model.from_scenario(cevns.Scenario.load("coherent-2017-2p"))
+    truth = model.pars()
+    main = model.asimov(truth)
+    free = truth[model.free_indices][None]
     idx = model.constrained_indices
-    assert not np.allclose(toy_model.centers[idx], model.centers[idx])
-    assert np.allclose(model.centers[idx], 1.0)  # the original is untouched
-    assert [p.center for p in toy_model.parameters if p.constrained] == pytest.approx(list(toy_model.centers[idx]))
-    assert toy_model.coefficients is model.coefficients  # kernels shared
+    at_truth, _, _ = model.conditional_mode(free, model.with_auxdata(main, truth[model.aux_indices]))
+    np.testing.assert_allclose(at_truth[0, idx], truth[idx], atol=1e-8)
+    shifted_aux = truth[model.aux_indices] + 2.0 * model.sigmas[model.aux_indices]
+    shifted, _, _ = model.conditional_mode(free, model.with_auxdata(main, shifted_aux))
+    moved = shifted[0, idx] - truth[idx]
+    assert np.all(moved > 0) and np.all(moved < 2.0 * model.sigmas[idx])
 
 
 def test_grid_hpd_of_a_gaussian_is_the_central_interval():

@@ -170,17 +170,17 @@ def test_default_sampler_settings():
 @pytest.mark.parametrize(
     ("backend", "kwargs", "expected"),
     [
-        ("nautilus", {"n_live": 5}, "--nlive 5 is too small for nautilus with 4 free parameters: need at least 50"),
-        ("dynesty", {"n_live": 12}, "--nlive 12 is too small"),
-        ("ultranest", {"n_live": 39}, "--nlive 39 is too small"),
-        ("smc", {"n_live": 50}, "--nlive 50 is too small"),
+        ("nautilus", {"n_live": 5}, "n_live 5 is too small for nautilus with 4 free parameters: need at least 50"),
+        ("dynesty", {"n_live": 12}, "n_live 12 is too small"),
+        ("ultranest", {"n_live": 39}, "n_live 39 is too small"),
+        ("smc", {"n_live": 50}, "n_live 50 is too small"),
         ("nautilus", {"seed": -1}, "seed must be an integer in [0, 4294967295]"),
         ("ultranest", {"seed": 2**32}, "seed must be an integer in [0, 4294967295]"),
         ("smc", {"seed": 1.5}, "seed must be an integer"),
-        ("dynesty", {"tolerance": float("nan")}, "--tolerance must be a finite number > 0"),
-        ("nautilus", {"tolerance": float("inf")}, "--tolerance"),
-        ("smc", {"tolerance": 0.0}, "--tolerance"),
-        ("smc", {"tolerance": -1.0}, "--tolerance"),
+        ("dynesty", {"tolerance": float("nan")}, "tolerance must be a finite number > 0"),
+        ("nautilus", {"tolerance": float("inf")}, "tolerance"),
+        ("smc", {"tolerance": 0.0}, "tolerance"),
+        ("smc", {"tolerance": -1.0}, "tolerance"),
         ("smc", {"options": {"n_sweepz": 2}}, "unknown smc option"),
         ("smc", {"options": {"n_sweeps": 0}}, "invalid SMC setting n_sweeps"),
         ("nautilus", {"options": {"n_sweeps": 2}}, "unknown nautilus option"),
@@ -327,3 +327,18 @@ def test_reproduction_fit_with_default_sampler_matches_reference(name):
         assert np.allclose(found, expected, atol=0.003), (parameter, found)
     if settings["sampler"] == "smc":
         assert out.stats["reliable"] and out.stats["khat"] <= 0.5
+
+
+def test_the_library_names_its_arguments_and_the_cli_its_flags():
+    """The library's errors name the argument (``n_live``) and carry it as ``field``; only the CLI says ``--nlive``."""
+    from cevns.cli.main import _with_flags
+    from cevns.errors import ConfigError
+    from cevns.inference.samplers import _validate
+
+    for kwargs, field in (({"n_live": 3}, "n_live"), ({"n_live": 2.5}, "n_live"), ({"tolerance": 0.0}, "tolerance"),
+                          ({"seed": -1}, "seed")):
+        args = {"backend": "smc", "ndim": 2, "n_live": 500, "tolerance": 0.1, "seed": 1} | kwargs
+        with pytest.raises(ConfigError) as info:
+            _validate(**args)
+        assert info.value.field == field and "--" not in str(info.value)
+        assert _with_flags(info.value).startswith({"n_live": "--nlive", "tolerance": "--tolerance", "seed": "--seed"}[field])

@@ -5,8 +5,14 @@ class ConfigError(ValueError):
     """Invalid user input: a scenario file, a command-line value, or a parameter.
 
     The message is one line that names the offending field and the fix; the
-    CLI prints it and exits with code 2.
+    CLI prints it and exits with code 2. ``field``: the library argument the message
+    names (e.g. ``"n_live"``), so that a front end can name its own option for it
+    instead (the CLI says ``--nlive``); the library never names command-line flags.
     """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class RunFolderError(ConfigError):

@@ -239,8 +239,7 @@ def benchmark_task(spec: dict) -> dict:
     model = cached_model(spec["scenario"])
     rng = task_rng(spec["seed"])
     truth = np.array(model.init, dtype=float)
-    data, toy_model = draw_toy(model, truth, rng)
-    profiler = Profiler(toy_model, data)
+    profiler = Profiler(model, draw_toy(model, truth, rng))
     free_truth = truth[np.asarray(model.free_indices)]
     mle = fit_mle(profiler, n_grid=512, n_starts=4, extra_starts=[free_truth], polish=False)  # as `cevns toys`
     name = profiler.free_names[0]

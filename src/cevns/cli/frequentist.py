@@ -180,8 +180,8 @@ def toy_task(spec: dict) -> dict:
     model = cached_model(spec["model"])
     truth = named_vector(model, spec["truth"])
     rng = task_rng(spec["seed"])
-    data, toy_model = draw_toy(model, truth, rng, spec["auxiliary"])
-    profiler = Profiler(toy_model, data)
+    data = draw_toy(model, truth, rng, spec["auxiliary"])  # counts, then the auxiliary measurements
+    profiler = Profiler(model, data)
     free_truth = truth[np.asarray(model.free_indices)]
     mle = fit_mle(profiler, n_grid=512, n_starts=4, extra_starts=[free_truth], polish=False)
     values = [float(truth[model.parameter_names.index(n)]) for n in spec["params"]]
@@ -190,7 +190,7 @@ def toy_task(spec: dict) -> dict:
     out = {"key": spec["key"], "t": t, "nll_min": mle.nll, "mle": mle.values,
            "wilks_covered": {f"{lv:.2f}": bool(t <= wilks_threshold(lv, k)) for lv in spec["levels"]}}
     if spec.get("bayes") == "grid":
-        axes, p = grid_posterior(toy_model, data, spec.get("grid_points", 201))
+        axes, p = grid_posterior(model, data, spec.get("grid_points", 201))
         names = [model.parameter_names[i] for i in model.free_indices]
         cover = {}
         for lv in spec["levels"]:
@@ -204,7 +204,7 @@ def toy_task(spec: dict) -> dict:
     elif spec.get("bayes") in ("fit", "nautilus"):  # the default sampler's quick-look preset (smc), or nautilus
         from ..inference.fitting import fit
 
-        result = fit(toy_model, data, sampler="nautilus" if spec["bayes"] == "nautilus" else None, fast=True,
+        result = fit(model, data, sampler="nautilus" if spec["bayes"] == "nautilus" else None, fast=True,
                      seed=int(rng.integers(2**31)), verbose=False)
         out["hpd_covered"] = {f"{lv:.2f}": any(lo <= values[0] <= hi for lo, hi in result.hpd(spec["params"][0], lv))
                               for lv in spec["levels"]}

@@ -7,6 +7,7 @@ printed as one line ``cevns: error: ...`` with exit code 2, no traceback.
 from __future__ import annotations
 
 import argparse
+import re
 import os
 import sys
 from collections.abc import Sequence
@@ -512,6 +513,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The library's argument names (ConfigError.field) and the options that set them on the command line.
+FLAGS = {"n_live": "--nlive", "tolerance": "--tolerance", "seed": "--seed", "sampler": "--sampler"}
+
+
+def _with_flags(err: ConfigError) -> str:
+    """The error's line with the library's argument name (its first mention) replaced by the command-line
+    option that sets it."""
+    field = getattr(err, "field", None)
+    if field not in FLAGS:
+        return str(err)
+    return re.sub(rf"(?<![\w-]){re.escape(field)}\b", FLAGS[field], str(err), count=1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -524,7 +538,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except ConfigError as err:
         if launcher_rank() == 0:  # under mpiexec every rank fails the same way; one line is enough
-            print(f"cevns: error: {err}", file=sys.stderr)
+            print(f"cevns: error: {_with_flags(err)}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # output piped into e.g. `head`
         sys.stderr.close()

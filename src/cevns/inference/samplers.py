@@ -50,7 +50,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..io import json_safe
-from .output import SamplerOutput
+from .results import SamplerOutput
 from .smc import effective_sample_size
 
 SAMPLERS = ("nautilus", "ultranest", "dynesty", "smc")
@@ -285,17 +285,17 @@ def _validate(backend: str, ndim: int, n_live: int, tolerance: float, seed: int)
     if backend not in SAMPLERS:
         raise ConfigError(f"unknown sampler {backend!r}; choose one of {', '.join(SAMPLERS)}")
     if isinstance(n_live, bool) or not isinstance(n_live, (int, np.integer)):
-        raise ConfigError(f"--nlive must be an integer, got {n_live!r}")
+        raise ConfigError(f"n_live must be an integer, got {n_live!r}", field="n_live")
     if backend == "nautilus" and ndim < 2:
-        raise ConfigError(f"nautilus needs at least 2 free parameters, got {ndim}; use --sampler smc or dynesty")
+        raise ConfigError(f"nautilus needs at least 2 free parameters, got {ndim}; use sampler smc or dynesty", field="sampler")
     need = min_live_points(backend, ndim)
     if n_live < need:
-        raise ConfigError(f"--nlive {n_live} is too small for {backend} with {ndim} free parameters: need at least {need}")
+        raise ConfigError(f"n_live {n_live} is too small for {backend} with {ndim} free parameters: need at least {need}", field="n_live")
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.integer, np.floating)) \
             or not math.isfinite(tolerance) or tolerance <= 0:
-        raise ConfigError(f"--tolerance must be a finite number > 0, got {tolerance!r}")
+        raise ConfigError(f"tolerance must be a finite number > 0, got {tolerance!r}", field="tolerance")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
-        raise ConfigError(f"seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
+        raise ConfigError(f"seed must be an integer in [0, {MAX_SEED}], got {seed!r}", field="seed")
 
 
 def _backend_options(backend: str, n_live: int, tolerance: float, options: Mapping | None) -> dict:
@@ -540,7 +540,7 @@ def _run_smc(names, prior_transform, log_likelihood, settings, seed, checkpoint_
         message = (f"smc diagnostics failed after {stats['attempts']} attempts (Pareto k-hat {stats['khat']:.2f} with the "
                    f"largest weight {stats['max_weight_ratio']:.3g}x the mean, must be <= 0.5 or <= 5x; halves of the draws "
                    f"differ by {stats['split_difference_sigmas']:.1f} sigma, must be <= 4): log Z and the posterior may be "
-                   f"wrong; rerun with more particles (--nlive)")
+                   f"wrong; rerun with more particles (a larger n_live)")
         stats["warning"] = message
         warnings.warn(message, SamplerWarning, stacklevel=3)
     out = dataclasses.replace(result, stats=stats)

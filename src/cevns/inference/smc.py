@@ -55,7 +55,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import special
 
-from .output import SamplerOutput
+from .results import SamplerOutput
 
 #: Pareto k-hat above which an importance-sampling run is retried with more particles (Vehtari
 #: et al. 2024, section 3: k < 0.5 gives finite variance). Measured (docs/sampling.md): the

@@ -108,11 +108,13 @@ class LaplaceMarginal:
                             out[:, pb, pa] += value
         return out
 
-    def _expand(self, free: np.ndarray) -> np.ndarray:
-        """Full parameter vectors from free-parameter ones, constrained parameters at their centers."""
+    def _expand(self, free: np.ndarray, centers: np.ndarray | None = None) -> np.ndarray:
+        """Full parameter vectors from free-parameter ones, constrained parameters at the constraint centres
+        (``centers`` (d,) or (n, d), default the nominal ones)."""
+        centers = self.centers if centers is None else centers
         full = np.broadcast_to(self.init, (free.shape[0], len(self.parameters))).copy()
         full[:, self.free_indices] = free
-        full[:, self.constrained_indices] = self.centers[self.constrained_indices]
+        full[:, self.constrained_indices] = centers[..., self.constrained_indices]
         return full
 
     def _lambda_jacobian(self, full: np.ndarray, signal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -161,24 +163,26 @@ class LaplaceMarginal:
         conditional log-posterior concave; with shape, log-normal or products of modifiers the
         Newton steps use this Gauss-Newton Hessian and the returned Hessian (which the Laplace
         determinant uses) adds the exact curvature term sum_k (D_k/lambda_k - 1) d^2 lambda_k.
+        ``data``: main counts, optionally followed by the auxiliary data (the constraint centres).
         """
-        full = self._expand(free)
+        data, all_centers = self.split_data(self.check_data(data))
+        full = self._expand(free, all_centers)
         idx = self.constrained_indices
         if idx.size == 0:  # nothing to maximise over
             return full, self.log_likelihood(full, data), np.zeros((len(full), 0, 0))
         inv_var = 1.0 / self.sigmas[idx] ** 2
-        centers = self.centers[idx]
+        centers = all_centers[..., idx]  # (M,), or (n, M) with one data set per point
         signal = self.signal_columns(full)
         lam, jac = self._lambda_jacobian(full, signal)
 
-        def objective(lam_: np.ndarray, nu_: np.ndarray, data_: np.ndarray) -> np.ndarray:
-            value_ = self._poisson(lam_, data_) - 0.5 * np.sum((nu_ - centers) ** 2 * inv_var, axis=1)
+        def objective(lam_: np.ndarray, nu_: np.ndarray, data_: np.ndarray, centers_: np.ndarray) -> np.ndarray:
+            value_ = self._poisson(lam_, data_) - 0.5 * np.sum((nu_ - centers_) ** 2 * inv_var, axis=1)
             return np.where(np.isfinite(value_), value_, -np.inf)
 
         def rows_of(array: np.ndarray, rows: np.ndarray) -> np.ndarray:  # one data set (K,) or one per point (n, K)
             return array if array.ndim == 1 else array[rows]
 
-        current = None if self._linear_nuisances else objective(lam, full[:, idx], data)
+        current = None if self._linear_nuisances else objective(lam, full[:, idx], data, centers)
         iterations = NEWTON_ITERATIONS if self._linear_nuisances else NONLINEAR_NEWTON_ITERATIONS
         # Non-linear models iterate only the points still moving: a point leaves once its step is below
         # NEWTON_TOLERANCE (argon release: 14-25 Jacobians per point alone, 307 for a block of 64 iterated
@@ -190,12 +194,12 @@ class LaplaceMarginal:
             if active.size == 0:
                 break
             rows_now = slice(None) if everything else active
-            data_a = rows_of(data, rows_now)
+            data_a, centers_a = rows_of(data, rows_now), rows_of(centers, rows_now)
             lam_a, jac_a, full_a = lam[rows_now], jac[rows_now], full[rows_now]
             safe = np.maximum(lam_a, LAMBDA_FLOOR)
             nu = full_a[:, idx]
             jac_t = np.swapaxes(jac_a, 1, 2)
-            gradient = (jac_t @ (data_a / safe - 1.0)[..., None])[..., 0] - (nu - centers) * inv_var
+            gradient = (jac_t @ (data_a / safe - 1.0)[..., None])[..., 0] - (nu - centers_a) * inv_var
             hessian = -(jac_t * _curvature_weights(data_a, lam_a)[:, None, :]) @ jac_a - np.diag(inv_var)
             step = np.linalg.solve(-hessian, gradient[..., None])[..., 0]
             delta = (jac_a @ step[..., None])[..., 0]
@@ -211,7 +215,7 @@ class LaplaceMarginal:
                 signal_a = signal[active]
                 current_a = current[active]
                 lam_t, jac_t2 = self._lambda_jacobian(trial, signal_a)
-                value_t = objective(lam_t, trial[:, idx], data_a)
+                value_t = objective(lam_t, trial[:, idx], data_a, centers_a)
                 for _halving in range(BACKTRACKING_HALVINGS):
                     bad = ~(value_t >= current_a - 1e-12)
                     if not bad.any():
@@ -221,7 +225,7 @@ class LaplaceMarginal:
                     trial[np.ix_(rows, idx)] = nu[rows] + alpha[rows, None] * step[rows]
                     lam_b, jac_b = self._lambda_jacobian(trial[rows], signal_a[rows])
                     lam_t[rows], jac_t2[rows] = lam_b, jac_b
-                    value_t[rows] = objective(lam_b, trial[rows][:, idx], rows_of(data_a, rows))
+                    value_t[rows] = objective(lam_b, trial[rows][:, idx], rows_of(data_a, rows), rows_of(centers_a, rows))
                 keep = value_t >= current_a - 1e-12  # a point whose step never helped stays where it is
                 alpha = np.where(keep, alpha, 0.0)
                 kept = active[keep]
@@ -326,7 +330,7 @@ class LaplaceMarginal:
                     [self.bin_labels[k] for k in bins], experiment_bins, physics_grids=grids,
                     name=f"{self.name}[{','.join(experiments)}]", fixed=self.fixed)
         sub.constrained_indices = np.asarray(constrained, dtype=np.intp)
-        sub.centers, sub.sigmas = self.centers.copy(), self.sigmas.copy()  # the parent's, even if edited
+        sub.centers, sub.sigmas = self.centers, self.sigmas  # the parent's (the same parameter vector)
         sub._components = None
         return bins, sub
 
@@ -339,12 +343,14 @@ class LaplaceMarginal:
         free = self._check_pars(free, self.free_indices.size, "free parameters")
         data = self.check_data(data)
         if data.ndim != 1:
-            raise ModelError("the marginal likelihood takes one data set of shape (K,)")
+            raise ModelError("the marginal likelihood takes one data set of shape (K,) or (K + M,)")
+        main, centers = self.split_data(data)
         if self.constrained_indices.size == 0:
-            return self.log_likelihood(self._expand(free), data)
+            return self.log_likelihood(self._expand(free, centers), main)
         parts = self.laplace_components() if self.split_laplace else None
-        if parts is not None:
-            return sum(sub.log_marginal_likelihood(free, data[bins]) for bins, sub in parts)
+        if parts is not None:  # each part reads its own bins and the centres of its own nuisances
+            return sum(sub.log_marginal_likelihood(free, np.concatenate([main[bins], centers[sub.aux_indices]]))
+                       for bins, sub in parts)
 
         def block(points: np.ndarray, d: np.ndarray) -> np.ndarray:
             _, value, hessian = self.conditional_mode(points, d)

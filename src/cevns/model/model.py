@@ -101,14 +101,6 @@ class Model(LaplaceMarginal):
             for s in self.samples
         )
 
-    def __copy__(self) -> Model:
-        """A shallow copy (kernels shared) whose Laplace split is rebuilt on first use: a copy may change its
-        parameters' centres (``frequentist.with_centers``), which the split's sub-models hold."""
-        out = object.__new__(type(self))
-        out.__dict__.update(self.__dict__)
-        out._components = False
-        return out
-
     # -- construction ------------------------------------------------------------------------
     @classmethod
     def from_channels(cls, channels: Sequence[Channel], free: Mapping[str, tuple[float, float]], **options) -> Model:  # noqa: ANN003
@@ -143,6 +135,7 @@ class Model(LaplaceMarginal):
         out.constrained_indices = np.array([i for i in self.constrained_indices if i not in promote], dtype=np.intp)
         out.free_indices = np.array(sorted([*self.free_indices.tolist(), *promote]), dtype=np.intp)
         out.penalized_indices = np.array(sorted([*self.penalized_indices.tolist(), *promote]), dtype=np.intp)
+        out._components = False  # the Laplace split depends on which parameters are marginalised: rebuilt
         return out
 
     # -- names and shapes ------------------------------------------------------------------------
@@ -204,16 +197,48 @@ class Model(LaplaceMarginal):
             return self.parameter_names
         return self.sampled_names("marginalized")
 
+    # -- data: main counts and auxiliary measurements (pyhf's main + auxdata) ----------------------------
+    @property
+    def aux_indices(self) -> np.ndarray:
+        """Parameters whose Gaussian constraint is an auxiliary measurement (constrained, and constrained
+        ones scanned as free by :meth:`with_free`), in index order: the order of the auxiliary data."""
+        return np.sort(np.concatenate([self.constrained_indices, self.penalized_indices])).astype(np.intp)
+
+    @property
+    def auxdata(self) -> np.ndarray:
+        """The nominal auxiliary data (M,): the centres of the Gaussian constraints, in :attr:`aux_indices` order."""
+        return self.centers[self.aux_indices].copy()
+
+    def with_auxdata(self, main: np.ndarray, aux: np.ndarray | None = None) -> np.ndarray:
+        """Main counts (K,) or (n, K) followed by auxiliary data (M,) or (n, M) (default: :attr:`auxdata`):
+        a data set of shape (K + M,) or (n, K + M) that every method taking ``data`` accepts."""
+        main = np.asarray(main, dtype=float)
+        aux = self.auxdata if aux is None else np.asarray(aux, dtype=float)
+        aux = np.broadcast_to(aux, main.shape[:-1] + (self.aux_indices.size,))
+        return np.concatenate([main, aux], axis=-1)
+
     def check_data(self, data: np.ndarray) -> np.ndarray:
-        """``data`` as a float array of shape (K,) or (n, K) of finite non-negative counts (ModelError otherwise)."""
+        """``data`` as a float array of shape (K,) or (n, K) of finite non-negative counts, optionally followed
+        by the M auxiliary data (K + M columns, :meth:`with_auxdata`; ModelError otherwise)."""
         data = np.asarray(data, dtype=float)
-        if data.shape[-1:] != (self.n_bins,) or data.ndim > 2:
+        widths = (self.n_bins, self.n_bins + self.aux_indices.size)
+        if data.ndim not in (1, 2) or data.shape[-1] not in widths:
             raise ModelError(f"data must have shape ({self.n_bins},) or (n, {self.n_bins}) (bins: "
                              f"{', '.join(f'{k} {s.stop - s.start}' for k, s in self.experiment_bins.items())}), "
-                             f"got {data.shape}")
-        if not np.all(np.isfinite(data)) or np.any(data < 0):
+                             f"or {self.n_bins + self.aux_indices.size} columns with the auxiliary data; got {data.shape}")
+        if not np.all(np.isfinite(data)) or np.any(data[..., : self.n_bins] < 0):
             raise ModelError("data must be finite and non-negative counts")
         return data
+
+    def split_data(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(main counts (K,) or (n, K), constraint centres (d,) or (n, d)) of checked ``data``: the auxiliary
+        data, where given, replace the nominal centres of the constrained parameters."""
+        main = data[..., : self.n_bins]
+        if data.shape[-1] == self.n_bins:
+            return main, self.centers
+        centers = np.array(np.broadcast_to(self.centers, data.shape[:-1] + self.centers.shape))
+        centers[..., self.aux_indices] = data[..., self.n_bins :]
+        return main, centers
 
     # -- expected counts ----------------------------------------------------------------------
     def _coefficients(self, pars: np.ndarray) -> np.ndarray | None:
@@ -323,14 +348,23 @@ class Model(LaplaceMarginal):
             raise ModelError("this model has no observed data (every experiment needs an [observed] block)")
         return self._observed.copy()
 
-    def toy(self, pars: np.ndarray | Mapping[str, float] | None, rng: np.random.Generator, n: int | None = None) -> np.ndarray:
+    def toy(self, pars: np.ndarray | Mapping[str, float] | None, rng: np.random.Generator, n: int | None = None,
+            auxiliary: bool = False) -> np.ndarray:
         """Poisson toy data drawn at ``pars``: (K,) or, with ``n``, (n, K).
 
-        The constrained parameters stay at the values in ``pars`` (their priors are the
-        fit's, not auxiliary measurements), so toys fluctuate the counts only.
+        ``auxiliary=False``: the constrained parameters stay at the values in ``pars`` (their priors are the
+        fit's, not auxiliary measurements), so toys fluctuate the counts only. ``auxiliary=True``: the
+        auxiliary data are drawn too, N(pars, sigma) per constrained parameter (the frequentist toy of
+        pyhf), and appended: (K + M,) or (n, K + M).
         """
-        lam = self.asimov(pars)
-        return rng.poisson(lam, size=(lam.size,) if n is None else (n, lam.size)).astype(float)
+        vector = self.pars(pars) if pars is None or isinstance(pars, Mapping) else np.asarray(pars, dtype=float)
+        lam = self.asimov(vector)
+        main = rng.poisson(lam, size=(lam.size,) if n is None else (n, lam.size)).astype(float)
+        if not auxiliary:
+            return main
+        idx = self.aux_indices
+        aux = vector[idx] + self.sigmas[idx] * rng.standard_normal(main.shape[:-1] + (idx.size,))
+        return np.concatenate([main, aux], axis=-1)
 
     # -- log-densities --------------------------------------------------------------------------
     @staticmethod
@@ -343,15 +377,14 @@ class Model(LaplaceMarginal):
         main = np.log(lam) @ data if data.ndim == 1 else np.einsum("nk,nk->n", np.log(lam), data)
         return main - lam.sum(axis=-1) - log_factorial
 
-    def _constraint(self, pars: np.ndarray) -> np.ndarray:
-        return self.gaussian_constraint(pars, np.concatenate([self.constrained_indices, self.penalized_indices]))
-
-    def gaussian_constraint(self, pars: np.ndarray, indices: np.ndarray) -> np.ndarray:
-        """sum over ``indices`` of log N(pars | centre, sigma), (n,): the constraint terms of :meth:`logpdf`."""
+    def gaussian_constraint(self, pars: np.ndarray, indices: np.ndarray, centers: np.ndarray | None = None) -> np.ndarray:
+        """sum over ``indices`` of log N(centre | pars, sigma), (n,): the constraint terms of :meth:`logpdf`.
+        ``centers``: (d,) or (n, d), from the data's auxiliary part (:meth:`split_data`); default the nominal."""
         idx = np.asarray(indices, dtype=np.intp)
         if idx.size == 0:
             return np.zeros(pars.shape[0])
-        z = (pars[:, idx] - self.centers[idx]) / self.sigmas[idx]
+        centers = self.centers if centers is None else centers
+        z = (pars[:, idx] - centers[..., idx]) / self.sigmas[idx]
         return -0.5 * np.sum(z**2, axis=1) - np.sum(np.log(self.sigmas[idx])) - 0.5 * idx.size * np.log(2.0 * np.pi)
 
     def _chunked(self, fn, pars: np.ndarray, data: np.ndarray, chunk: int) -> np.ndarray:  # noqa: ANN001
@@ -365,7 +398,7 @@ class Model(LaplaceMarginal):
         """Poisson log-likelihood log L(data | lambda(pars)), (n,): no constraint terms (a sampler's
         prior carries them). ``data``: (K,) for all points, or (n, K) one data set per point."""
         pars = self._check_pars(pars)
-        data = self.check_data(data)
+        data = self.check_data(data)[..., : self.n_bins]  # the auxiliary data enter logpdf's constraints only
         if data.ndim == 2 and data.shape[0] != pars.shape[0]:
             raise ModelError(f"data of shape {data.shape} for {pars.shape[0]} parameter points")
         chunk = self._chunk_points()
@@ -375,38 +408,48 @@ class Model(LaplaceMarginal):
         return self._chunked(lambda p, d: self._poisson(self._expected(p), d), pars, data, chunk)
 
     def logpdf(self, pars: np.ndarray, data: np.ndarray) -> np.ndarray:
-        """log p(data, constrained | pars) = log L + sum log N(constrained | center, sigma), (n,) (pyhf convention).
+        """log p(main, aux | pars) = log L(main | pars) + sum log N(aux | constrained, sigma), (n,) (pyhf's
+        ``logpdf(pars, main + auxdata)``). ``data``: main counts alone (the auxiliary data at their nominal
+        values) or main + auxiliary (:meth:`with_auxdata`, :meth:`toy` with ``auxiliary=True``).
 
         Flat priors are not included (they are constants inside their bounds)."""
         pars = self._check_pars(pars)
-        return self.log_likelihood(pars, data) + self._constraint(pars)
+        data = self.check_data(data)
+        _, centers = self.split_data(data)
+        return self.log_likelihood(pars, data) + self.gaussian_constraint(pars, self.aux_indices, centers)
 
     # -- what a sampler sees -----------------------------------------------------------------------
-    def prior_transform(self, cube: np.ndarray, nuisances: str = "marginalized") -> np.ndarray:
+    def prior_transform(self, cube: np.ndarray, nuisances: str = "marginalized", centers: np.ndarray | None = None) -> np.ndarray:
         """Unit-cube points (n, d) to parameters in ``sampled_names(nuisances)`` order:
         flat on the bounds for couplings, physics parameters and free normalisations, N(center, sigma)
-        for constrained parameters (sampled mode)."""
+        for constrained parameters (sampled mode; ``centers`` (d,): the data's auxiliary values, default nominal)."""
         _check_mode(nuisances)
+        centers = self.centers if centers is None else np.asarray(centers, dtype=float)
         cube = np.atleast_2d(np.asarray(cube, dtype=float))
         indices = np.arange(len(self.parameters)) if nuisances == "sampled" else self.free_indices
         out = np.empty_like(cube)
         for j, i in enumerate(indices):
             p = self.parameters[i]
             if p.constrained:
-                out[:, j] = p.center + p.sigma * special.ndtri(np.clip(cube[:, j], 1e-300, 1 - 1e-16))
+                out[:, j] = centers[i] + p.sigma * special.ndtri(np.clip(cube[:, j], 1e-300, 1 - 1e-16))
             else:
                 out[:, j] = p.bounds[0] + cube[:, j] * (p.bounds[1] - p.bounds[0])
         return out
 
     def sampler_likelihood(self, data: np.ndarray, nuisances: str = "marginalized") -> SamplerLikelihood:
-        """The batched log-likelihood a sampler sees for one data set and nuisance treatment (picklable)."""
+        """The batched log-likelihood a sampler sees for one data set and nuisance treatment (picklable).
+        Sampled nuisances: the Poisson term only (their auxiliary data are the prior's centres)."""
         _check_mode(nuisances)
         return SamplerLikelihood(self, self.check_data(data), nuisances)
 
-    def sampler_prior(self, nuisances: str = "marginalized") -> SamplerPrior:
-        """The prior transform a sampler sees (picklable)."""
+    def sampler_prior(self, nuisances: str = "marginalized", data: np.ndarray | None = None) -> SamplerPrior:
+        """The prior transform a sampler sees (picklable); with ``data`` holding auxiliary data, the sampled
+        constrained parameters' Gaussian priors are centred on them."""
         _check_mode(nuisances)
-        return SamplerPrior(self, nuisances)
+        centers = None if data is None else self.split_data(self.check_data(data))[1]
+        if centers is not None and np.ndim(centers) != 1:
+            raise ModelError("a sampler fits one data set of shape (K,) or (K + M,)")
+        return SamplerPrior(self, nuisances, None if centers is self.centers else centers)
 
     def __repr__(self) -> str:
         return (f"<cevns.Model {self.name!r}: {len(self.parameters)} parameters "
@@ -432,9 +475,10 @@ class SamplerLikelihood:
 class SamplerPrior:
     model: Model
     nuisances: str
+    centers: np.ndarray | None = None
 
     def __call__(self, cube: np.ndarray) -> np.ndarray:
-        return self.model.prior_transform(cube, self.nuisances)
+        return self.model.prior_transform(cube, self.nuisances, self.centers)
 
 
 def _check_mode(nuisances: str) -> None:

@@ -33,9 +33,14 @@ class ProfileModel(Protocol):
 
 @runtime_checkable
 class ToyModel(ProfileModel, Protocol):
-    """Toys and the Neyman construction also draw data at a truth from the expected counts."""
+    """Toys and the Neyman construction also draw data at a truth: the counts and, with ``auxiliary``, the
+    auxiliary measurements of the parameters ``aux_indices`` appended (pyhf's main + auxdata)."""
+
+    aux_indices: np.ndarray
 
     def expected_counts(self, pars: np.ndarray) -> np.ndarray: ...
+
+    def toy(self, pars: np.ndarray, rng: np.random.Generator, n: int | None = None, auxiliary: bool = False) -> np.ndarray: ...
 
 
 @runtime_checkable
@@ -52,7 +57,7 @@ class SampledModel(Protocol):
 
     def sampled_names(self, nuisances: str = "sampled") -> list[str]: ...
 
-    def sampler_prior(self, nuisances: str = "marginalized") -> Any: ...  # noqa: ANN401
+    def sampler_prior(self, nuisances: str = "marginalized", data: np.ndarray | None = None) -> Any: ...  # noqa: ANN401
 
     def sampler_likelihood(self, data: np.ndarray, nuisances: str = "marginalized") -> Any: ...  # noqa: ANN401
 

@@ -5,13 +5,13 @@ the method and its sources: :mod:`cevns.inference.frequentist`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
 
 from ...errors import ConfigError
 from ...model.protocol import ProfileModel
+from ..results import MaximumLikelihood, wilks_threshold  # noqa: F401  (wilks_threshold re-exported)
 
 
 #: Points per block of conditional-mode evaluations (cevns.model.laplace.MARGINAL_CHUNK: measured fastest).
@@ -46,13 +46,6 @@ SWEEP_IMPROVEMENT = 1e-7
 MAX_SWEEPS = 50
 
 
-def wilks_threshold(level: float, n_parameters: int = 1) -> float:
-    """chi^2 quantile with ``n_parameters`` degrees of freedom: the Wilks cut on q = -2 Delta log L."""
-    if not 0 < level < 1:
-        raise ConfigError(f"confidence level must be in (0, 1), got {level}")
-    return float(stats.chi2.ppf(level, n_parameters))
-
-
 # --------------------------------------------------------------------------------------------------------
 # the profiled objective
 # --------------------------------------------------------------------------------------------------------
@@ -68,7 +61,11 @@ class Profiler:
             raise ConfigError(f"hessian must be 'gauss-newton' or 'finite-difference', not {hessian!r}")
         self.hessian = hessian
         self.model = model
-        self.data = np.asarray(data, dtype=float)
+        # main counts, optionally followed by the auxiliary data (pyhf's main + auxdata): the Poisson terms read
+        # the counts, the Gaussian constraints their centres
+        self.data = model.check_data(data) if hasattr(model, "check_data") else np.asarray(data, dtype=float)
+        self.counts, self.centers = (model.split_data(self.data) if hasattr(model, "split_data")
+                                     else (self.data, getattr(model, "centers", None)))
         self.free_indices = np.asarray(model.free_indices, dtype=np.intp)
         self.free_names = [model.parameter_names[i] for i in self.free_indices]
         self.bounds = np.array([model.parameters[i].bounds for i in self.free_indices], dtype=float).reshape(-1, 2)
@@ -96,7 +93,7 @@ class Profiler:
             return full, -2.0 * model.logpdf(full, self.data)
         full, value, _ = model.conditional_mode(free, self.data)
         if self._penalized.size:  # the Gaussian terms of nuisances scanned as free (Model.with_free)
-            value = value + model.gaussian_constraint(full, self._penalized)
+            value = value + model.gaussian_constraint(full, self._penalized, self.centers)
         return full, -2.0 * (value + self._constant)
 
     def full(self, free: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -183,7 +180,7 @@ class Profiler:
         lam = np.asarray(model.expected_counts(points.reshape(-1, full.shape[1]))).reshape(n, 2 * p + 1, -1)
         jac = np.swapaxes((lam[:, 1 : 1 + p] - lam[:, 1 + p :]) / (2.0 * step[None, :, None]), 1, 2)  # (n, K, p)
         safe = np.maximum(lam[:, 0], 1e-150)  # lambda^2 stays a normal float
-        data = self.data if self.data.ndim == 2 else self.data[None, :]
+        data = self.counts if self.counts.ndim == 2 else self.counts[None, :]
         residual = data / safe - 1.0
         weight = data / safe**2
         a = np.einsum("nkp,nk,nkq->npq", jac, weight, jac)
@@ -296,33 +293,6 @@ def _distinct(points: np.ndarray, order: np.ndarray, span: np.ndarray, n_keep: i
 # --------------------------------------------------------------------------------------------------------
 # maximum likelihood
 # --------------------------------------------------------------------------------------------------------
-@dataclass
-class MaximumLikelihood:
-    """A global fit: the best point and every distinct local minimum found (mirror solutions).
-
-    ``nll`` is -2 log L (``logpdf``, constraints included) at the best point; ``modes`` are
-    (free vector, nll) sorted by nll; ``full`` the full parameter vector at the best point.
-    """
-
-    names: list[str]
-    best: np.ndarray
-    nll: float
-    full: np.ndarray
-    modes: list[tuple[np.ndarray, float]]
-    n_evaluations: int
-    parameter_names: list[str] = field(default_factory=list)
-
-    @property
-    def values(self) -> dict[str, float]:
-        return dict(zip(self.names, map(float, self.best), strict=True))
-
-    def to_dict(self) -> dict:
-        return {"best": self.values, "nll": self.nll,
-                "all_parameters": dict(zip(self.parameter_names, map(float, self.full), strict=True)),
-                "modes": [{"values": dict(zip(self.names, map(float, x), strict=True)), "nll": v, "q": v - self.nll} for x, v in self.modes],
-                "n_evaluations": self.n_evaluations}
-
-
 def fit_mle(profiler: Profiler, n_grid: int = GRID_POINTS, n_starts: int = N_STARTS,
             extra_starts: Sequence[np.ndarray] = (), seed: int = 0, polish: bool = True) -> MaximumLikelihood:
     """Global maximum-likelihood fit over the free parameters (nuisances profiled).

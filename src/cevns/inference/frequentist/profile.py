@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ...errors import ConfigError
+from ..results import Profile1D, Profile2D
 from .optimiser import (MAX_SWEEPS, REFINE_ITERATIONS, SCAN_GRID_POINTS, SCAN_STARTS, START_SEPARATION, SWEEP_IMPROVEMENT,
                         MaximumLikelihood, Profiler, _distinct, fit_mle, wilks_threshold)
 
@@ -97,46 +97,6 @@ def _scan_seeds(profiler: Profiler, scanned: np.ndarray, mle: MaximumLikelihood,
     return np.array(seeds)
 
 
-@dataclass
-class Profile1D:
-    """A 1-D profile likelihood: q(value) = nll(value) - nll_min on a scan, with Wilks intervals.
-
-    ``solutions`` (n, d_free) are the free parameters at each scan point; ``intervals`` maps a
-    level ("0.68", "0.95") to a union of disjoint [low, high] (edges refined by root finding).
-    """
-
-    name: str
-    values: np.ndarray
-    nll: np.ndarray
-    nll_min: float
-    solutions: np.ndarray
-    free_names: list[str]
-    mle: MaximumLikelihood
-    bounds: tuple[float, float]
-    intervals: dict[str, list[list[float]]] = field(default_factory=dict)
-
-    @property
-    def q(self) -> np.ndarray:
-        return self.nll - self.nll_min
-
-    def interval(self, level: float = 0.95) -> list[list[float]]:
-        return self.intervals[f"{level:.2f}"]
-
-    def to_dict(self) -> dict:
-        return {"parameter": self.name, "nll_min": self.nll_min, "bounds": list(self.bounds),
-                "wilks_intervals": self.intervals,
-                "thresholds": {k: wilks_threshold(float(k), 1) for k in self.intervals},
-                "mle": self.mle.to_dict(),
-                "scan": {"values": self.values.tolist(), "q": self.q.tolist(),
-                         "solutions": {n: self.solutions[:, j].tolist() for j, n in enumerate(self.free_names)}}}
-
-    def to_csv(self) -> str:
-        header = ",".join([self.name + "_scan", "q"] + [f"{n}_hat" for n in self.free_names])
-        rows = [",".join([repr(float(v)), repr(float(q))] + [repr(float(x)) for x in s])
-                for v, q, s in zip(self.values, self.q, self.solutions, strict=True)]
-        return "\n".join([header, *rows]) + "\n"
-
-
 def profile_1d(model, data: np.ndarray, name: str, values: np.ndarray | None = None, n_points: int = 200,  # noqa: ANN001
                levels: Sequence[float] = (0.68, 0.95), mle: MaximumLikelihood | None = None,
                n_grid: int = SCAN_GRID_POINTS, refine: bool = True) -> Profile1D:
@@ -219,41 +179,6 @@ def _wilks_intervals(profiler: Profiler, profile: Profile1D, threshold: float, r
         guess = a - ga * (b - a) / (gb - ga)
         edges = {bracket: float(e) for bracket, e in zip(brackets, guess, strict=True)}
     return [[float(x[s]) if s == 0 else edges[(s - 1, s)], float(x[e]) if e == x.size - 1 else edges[(e, e + 1)]] for s, e in runs]
-
-
-@dataclass
-class Profile2D:
-    """A 2-D profile likelihood on a grid: q[ix, iy] with the Wilks regions (2 degrees of freedom)."""
-
-    names: tuple[str, str]
-    x: np.ndarray
-    y: np.ndarray
-    nll: np.ndarray           # (nx, ny)
-    nll_min: float
-    solutions: np.ndarray     # (nx, ny, d_free)
-    free_names: list[str]
-    mle: MaximumLikelihood
-
-    @property
-    def q(self) -> np.ndarray:
-        return self.nll - self.nll_min
-
-    def region(self, level: float = 0.95) -> np.ndarray:
-        """Grid mask of the Wilks region at ``level`` (2 degrees of freedom)."""
-        return self.q <= wilks_threshold(level, 2)
-
-    def to_dict(self) -> dict:
-        cell = (self.x[1] - self.x[0]) * (self.y[1] - self.y[0]) if self.x.size > 1 and self.y.size > 1 else 0.0
-        return {"parameters": list(self.names), "nll_min": self.nll_min, "x": self.x.tolist(), "y": self.y.tolist(),
-                "q": self.q.tolist(), "mle": self.mle.to_dict(),
-                "thresholds": {f"{lv:.2f}": wilks_threshold(lv, 2) for lv in (0.68, 0.95)},
-                "region_area": {f"{lv:.2f}": float(self.region(lv).sum() * cell) for lv in (0.68, 0.95)}}
-
-    def to_csv(self) -> str:
-        rows = [f"{self.names[0]},{self.names[1]},q"]
-        rows += [f"{float(a)!r},{float(b)!r},{float(v)!r}" for ia, a in enumerate(self.x) for ib, b in enumerate(self.y)
-                 for v in [self.q[ia, ib]]]
-        return "\n".join(rows) + "\n"
 
 
 def profile_2d(model, data: np.ndarray, names: tuple[str, str], x: np.ndarray | None = None, y: np.ndarray | None = None,  # noqa: ANN001

@@ -4,8 +4,6 @@ ordering: Feldman-Cousins with nuisances)."""
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -18,35 +16,11 @@ from .profile import true_runs
 # --------------------------------------------------------------------------------------------------------
 # toys: data and auxiliary measurements drawn at a truth
 # --------------------------------------------------------------------------------------------------------
-def with_centers(model, centers: np.ndarray):  # noqa: ANN001, ANN201
-    """A shallow copy of ``model`` whose Gaussian constraints are centred on ``centers`` (one per constrained
-    parameter): the auxiliary measurements of a frequentist toy. The kernels are shared, not copied."""
-    idx = np.asarray(model.constrained_indices, dtype=np.intp)
-    out = copy.copy(model)
-    out.centers = np.array(model.centers, dtype=float)
-    out.centers[idx] = centers
-    parameters = list(model.parameters)
-    for m, i in enumerate(idx):
-        if dataclasses.is_dataclass(parameters[i]):
-            parameters[i] = dataclasses.replace(parameters[i], center=float(centers[m]))
-    out.parameters = tuple(parameters)
-    return out
-
-
-def draw_toy(model, truth: np.ndarray, rng: np.random.Generator, auxiliary: bool = True):  # noqa: ANN001, ANN201
-    """Poisson counts at ``truth`` and (``auxiliary``) the constraint centres drawn from N(truth, sigma).
-
-    Returns (data (K,), the model with its constraints centred on the drawn auxiliary values).
-    With ``auxiliary=False`` the constraints stay at their nominal centres (``model.toy``'s convention).
-    """
-    truth = np.asarray(truth, dtype=float)
-    lam = np.asarray(model.expected_counts(truth[None]))[0]
-    data = rng.poisson(lam).astype(float)
-    if not auxiliary or len(model.constrained_indices) == 0:
-        return data, model
-    idx = np.asarray(model.constrained_indices, dtype=np.intp)
-    centers = truth[idx] + np.asarray(model.sigmas)[idx] * rng.standard_normal(idx.size)
-    return data, with_centers(model, centers)
+def draw_toy(model, truth: np.ndarray, rng: np.random.Generator, auxiliary: bool = True) -> np.ndarray:  # noqa: ANN001
+    """One frequentist toy at ``truth`` (full parameter vector): Poisson counts and (``auxiliary``) the
+    auxiliary measurements drawn from N(truth, sigma), appended as pyhf does (``model.toy``, shape (K + M,)).
+    With ``auxiliary=False`` only the counts fluctuate and the constraints keep their nominal centres (K,)."""
+    return model.toy(np.asarray(truth, dtype=float), rng, auxiliary=auxiliary and model.aux_indices.size > 0)
 
 
 def test_statistic(profiler: Profiler, names: Sequence[str], values: Sequence[float], mle: MaximumLikelihood,
@@ -119,8 +93,7 @@ def toy_statistics(model, truth: np.ndarray, names: Sequence[str], rng: np.rando
     values = [float(truth[model.parameter_names.index(n)]) for n in names]
     out = np.empty(n_toys)
     for i in range(n_toys):
-        data, toy_model = draw_toy(model, truth, rng, auxiliary)
-        profiler = Profiler(toy_model, data)
+        profiler = Profiler(model, draw_toy(model, truth, rng, auxiliary))
         mle = fit_mle(profiler, n_grid=n_grid, n_starts=3, extra_starts=[free_truth])
         out[i] = test_statistic(profiler, names, values, mle, starts=[free_truth])[0]
     return out
