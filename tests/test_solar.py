@@ -109,6 +109,8 @@ def test_scenario_schema_and_one_nuisance_per_branch():
         _solar_config(branches=["pp"])
     with pytest.raises(ConfigError, match="sin2_theta12"):
         _solar_config(sin2_theta12=1.5)
+    with pytest.raises(ConfigError, match="fluxes_cm2_s names"):
+        _solar_config(branches=["8B"], fluxes_cm2_s={"hep": 1e4})
 
 
 def test_tau_coupling_scales_only_the_tau_component():

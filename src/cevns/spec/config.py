@@ -140,12 +140,15 @@ class SolarConfig(_Model):
     electron_density_NA_per_cm3: NonNegativeFloat = 100.0
     description: str = ""
 
-    @field_validator("branches")
-    @classmethod
-    def _unique(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError(f"branches {value} repeat a branch")
-        return value
+    @model_validator(mode="after")
+    def _branches(self) -> SolarConfig:
+        if len(set(self.branches)) != len(self.branches):
+            raise ValueError(f"branches {self.branches} repeat a branch")
+        for field in ("fluxes_cm2_s", "uncertainties"):
+            extra = sorted(set(getattr(self, field)) - set(self.branches))
+            if extra:
+                raise ValueError(f"{field} names {extra}, which are not in branches {self.branches}")
+        return self
 
 
 SourceConfig = Annotated[StoppedPionConfig | ReactorConfig | SolarConfig, Field(discriminator="type")]
