@@ -392,9 +392,19 @@ class LaplaceMarginal:
         """Full parameter vectors with the constrained parameters drawn from their Laplace (Gaussian)
         conditional posterior at each point of ``free``."""
         free = self._check_pars(free, self.free_indices.size, "free parameters")
-        full, _, hessian = self.conditional_mode(free, self.check_data(data))
-        if self.constrained_indices.size:
-            cov = np.linalg.inv(-hessian)
-            chol = np.linalg.cholesky(0.5 * (cov + np.swapaxes(cov, 1, 2)))
-            full[:, self.constrained_indices] += np.einsum("nij,nj->ni", chol, rng.standard_normal((len(free), chol.shape[1])))
-        return full
+        data = self.check_data(data)
+        idx = self.constrained_indices
+        # the normal draws first, for all points at once (the same numbers whatever the block size); then the
+        # conditional modes block by block: memory bounded by MARGINAL_CHUNK points (each holds a (K, M)
+        # Jacobian), not by the number of points (a fit passes every equal-weight draw here)
+        z = rng.standard_normal((len(free), idx.size)) if idx.size else None
+        out = np.empty((len(free), len(self.parameters)))
+        for i in range(0, len(free), MARGINAL_CHUNK):
+            block = slice(i, i + MARGINAL_CHUNK)
+            full, _, hessian = self.conditional_mode(free[block], data if data.ndim == 1 else data[block])
+            if idx.size:
+                cov = np.linalg.inv(-hessian)
+                chol = np.linalg.cholesky(0.5 * (cov + np.swapaxes(cov, 1, 2)))
+                full[:, idx] += np.einsum("nij,nj->ni", chol, z[block])
+            out[block] = full
+        return out
