@@ -53,8 +53,44 @@ def _curvature_weights(data: np.ndarray, lam: np.ndarray) -> np.ndarray:
     return np.where(data > 0, data / np.maximum(lam, WEIGHT_FLOOR) ** 2, 0.0)
 
 
+def _same_modifiers(a: Sequence[Modifier], b: Sequence[Modifier]) -> bool:
+    """Whether two samples' modifiers are the same factors: kind, parameter, width and templates."""
+    def same_array(x: np.ndarray | None, y: np.ndarray | None) -> bool:
+        return (x is None and y is None) or (x is not None and y is not None and np.array_equal(x, y))
+
+    return len(a) == len(b) and all(
+        p.kind == q.kind and p.index == q.index and p.sigma == q.sigma
+        and same_array(p.delta_up, q.delta_up) and same_array(p.delta_down, q.delta_down) for p, q in zip(a, b, strict=True))
+
+
 class LaplaceMarginal:
     """The Laplace path of :class:`cevns.model.Model` (module docstring)."""
+
+    def _laplace_groups(self) -> list[tuple[Sample, list[Sample]]]:
+        """(representative, members): samples on the same bins with the same modifiers, whose expected counts
+        are (sum of their nominals) x the shared factors, so the Jacobian and curvature loops visit each group
+        once (argon: the three CEvNS flavour components share their five modifiers). Only for non-linear
+        models; linear ones (the paper's) keep one group per sample, so their numbers stay bit for bit."""
+        groups = self.__dict__.get("_groups_cache")
+        if groups is None:
+            groups = []
+            for sample in self.samples:
+                for representative, members in groups:
+                    if (not self._linear_nuisances and representative.bins == sample.bins
+                            and _same_modifiers(representative.modifiers, sample.modifiers)):
+                        members.append(sample)
+                        break
+                else:
+                    groups.append((sample, [sample]))
+            self._groups_cache = groups
+        return groups
+
+    def _group_nominal(self, members: Sequence[Sample], signal: np.ndarray, n: int) -> np.ndarray:
+        """The summed nominal counts (n, n_bins) of a group's samples."""
+        nominal = self._sample_nominal(members[0], signal, n)
+        for member in members[1:]:
+            nominal = nominal + self._sample_nominal(member, signal, n)
+        return nominal
 
     @staticmethod
     def _factor_derivative(modifier: Modifier, pars: np.ndarray, n_bins: int, factor: np.ndarray | None = None) -> np.ndarray:
@@ -71,12 +107,12 @@ class LaplaceMarginal:
         n, m_total = full.shape[0], self.constrained_indices.size
         position = {int(i): m for m, i in enumerate(self.constrained_indices)}
         out = np.zeros((n, m_total, m_total))
-        for sample in self.samples:
+        for sample, members in self._laplace_groups():
             n_bins = sample.bins.stop - sample.bins.start
             mods = [(j, mod) for j, mod in enumerate(sample.modifiers) if mod.index in position]
             if not mods:
                 continue
-            nominal = self._sample_nominal(sample, signal, n)
+            nominal = self._group_nominal(members, signal, n)
             factors = [self._factor(mod, full, n_bins) for mod in sample.modifiers]
             r = residual[:, sample.bins]
 
@@ -128,9 +164,9 @@ class LaplaceMarginal:
         position = {int(i): m for m, i in enumerate(self.constrained_indices)}
         lam = np.zeros((n, self.n_bins))
         jac = np.zeros((n, self.constrained_indices.size, self.n_bins))
-        for sample in self.samples:
+        for sample, members in self._laplace_groups():
             n_bins = sample.bins.stop - sample.bins.start
-            nominal = self._sample_nominal(sample, signal, n)
+            nominal = self._group_nominal(members, signal, n)
             factors = [self._factor(m, full, n_bins) for m in sample.modifiers]
             prefix = [nominal]
             for f in factors:
