@@ -181,10 +181,11 @@ def test_overlay_figure(tmp_path):
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 6
     legend = fig.legends[0]
-    assert [t.get_text() for t in legend.get_texts()] == ["1 bin", "10 bins"]
-    # the diagonal shows both fits' marginals; the 2-D panels both fits' regions (2 levels each)
+    # one entry per fit, then which line style is which level, then the SM point
+    assert [t.get_text() for t in legend.get_texts()] == ["1 bin", "10 bins", "95% HPD", "68% HPD", "Standard Model"]
+    # the diagonal shows both fits' marginals and the SM line; the 2-D panels both fits' regions (2 levels each)
     diag = np.array(fig.axes).reshape(3, 3)[0, 0]
-    assert len(diag.lines) == 2
+    assert len(diag.lines) == 3 and diag.lines[-1].get_color() == "red"
     lower = np.array(fig.axes).reshape(3, 3)[1, 0]
     colours = {tuple(np.round(c.get_edgecolor()[0][:3], 3)) for c in lower.collections}
     assert len(colours) == 2

@@ -14,7 +14,8 @@ imports with numpy alone (install the ``export`` extras for the converters).
   contours: evidence, KL divergence, nested-sampling error bars); without birth contours
   :func:`to_anesthetic_samples` gives an ``anesthetic.Samples`` with the posterior weights.
 * :func:`to_arviz`: ``arviz`` InferenceData (arviz < 1) or DataTree (arviz >= 1) from
-  equal-weight draws (systematic resampling of the weighted samples, fixed seed).
+  equal-weight draws (systematic resampling of the weighted samples, fixed seed), optionally
+  dealt into several chains so that ``az.summary`` runs without warnings.
 * :func:`to_pandas`: a ``pandas.DataFrame`` of the parameters with a ``weight`` column.
 """
 
@@ -186,26 +187,41 @@ def _math(labels: list[str]) -> list[str]:
     return [f"${lb}$" for lb in labels]
 
 
-def to_arviz(names: Sequence[str], samples: Any, weights: Any, n_draws: int | None = None, seed: int = 0) -> Any:
+def to_arviz(names: Sequence[str], samples: Any, weights: Any, n_draws: int | None = None, seed: int = 0,
+             chains: int = 1) -> Any:
     """ArviZ posterior from equal-weight draws: InferenceData (arviz < 1) or DataTree (arviz >= 1).
 
     The weighted samples are resampled by systematic resampling (one uniform offset from
     ``numpy.random.default_rng(seed)``; :func:`cevns.inference.weights.equal_weight_samples`)
-    into ``n_draws`` draws (default: the Kish effective sample size), one chain.
-    Repeated draws of the same sample are exact copies, so ArviZ's ESS and R-hat of
-    nested-sampling output describe the resampling, not a Markov chain.
+    into ``n_draws`` draws (default: the Kish effective sample size). With ``chains`` > 1 the
+    draws are shuffled (same generator) and dealt into ``chains`` chains of equal length (a
+    remainder of fewer than ``chains`` draws is dropped): ``az.summary`` needs at least two
+    chains for its R-hat and warns about one. The chains are a random partition of independent
+    draws, not Markov chains: R-hat is then ~1 by construction, and since repeated draws of the
+    same sample are exact copies, ArviZ's ESS and R-hat describe the resampling, not how well
+    the sampler converged (``attrs`` say so).
     """
     import arviz as az
 
+    if not (isinstance(chains, (int, np.integer)) and chains >= 1):
+        raise ValueError(f"chains must be an integer >= 1, got {chains!r}")
     array = _columns(names, samples)
     w = _weights(weights, len(array))
     keep = w > 0
     log_w = np.log(w[keep])
-    draws = equal_weight_samples(array[keep], log_w, np.random.default_rng(seed), n_draws)
-    posterior = {n: draws[None, :, j] for j, n in enumerate(names)}
+    rng = np.random.default_rng(seed)
+    draws = equal_weight_samples(array[keep], log_w, rng, n_draws)
+    if chains > 1:
+        per_chain = len(draws) // chains
+        if per_chain < 1:
+            raise ValueError(f"{len(draws)} draws cannot fill {chains} chains")
+        draws = draws[rng.permutation(len(draws))[: per_chain * chains]]
+    shaped = draws.reshape(chains, -1, draws.shape[1])
+    posterior = {n: shaped[:, :, j] for j, n in enumerate(names)}
     n_eff = float(np.sum(w) ** 2 / np.sum(w**2))
     attrs = {"resampling": "systematic", "seed": int(seed), "n_weighted_samples": int(keep.sum()),
-             "kish_effective_sample_size": n_eff}
+             "kish_effective_sample_size": n_eff,
+             "chains": "independent equal-weight draws dealt at random into chains, not Markov chains"}
     major = int(str(az.__version__).split(".")[0])
     if major >= 1:  # arviz-base API: a dict of groups, returns an xarray DataTree
         tree = az.from_dict({"posterior": posterior})

@@ -24,7 +24,7 @@ from .._version import __version__
 from ..errors import ConfigError
 from ..io import atomic_write_json, atomic_write_text, atomic_write_with
 from ..physics.effective import effective_nsi
-from .density import CREDIBLE_LEVELS, hpd_intervals
+from .density import CREDIBLE_LEVELS, density_1d, hpd_intervals
 from .weights import weighted_quantile
 
 
@@ -52,7 +52,7 @@ class SamplerOutput:
 SCHEMA_VERSION = 2
 
 
-#: Flavor pairs whose effective matter NSI (SPEC S5) are derived columns of every fit.
+#: Flavor pairs whose effective matter NSI (docs/physics.md) are derived columns of every fit.
 EFFECTIVE_NSI_FLAVORS = ("ee", "mumu")
 
 
@@ -161,14 +161,24 @@ class FitResult:
         return hpd_intervals(values, weights, level, self._hard_bounds(name))
 
     def parameter_summary(self) -> dict[str, dict]:
-        """Mean, median and HPD sets (68/90/95%) of every column."""
+        """Per column: the HPD sets (68/90/95%), whether the samples resolve each (``resolved``,
+        :func:`cevns.inference.summaries.resolution_1d`), the modes (resolved local maxima, highest first), the
+        mean and the median, and whether the median lies inside each set (``median_in_hpd``: the median of a
+        multimodal posterior can fall between its modes, outside every credible set)."""
+        from .summaries import is_resolved, modes_1d, resolution_1d
+
         out = {}
         names = list(self.columns) + [n for n in self.equal_weight if n not in self.columns]
         for name in names:
             values, weights = self._values_weights(name)
-            entry = {"mean": float(np.sum(weights * values) / np.sum(weights)), "median": weighted_quantile(values, weights, 0.5),
-                     "hpd": {f"{lv:.2f}": hpd_intervals(values, weights, lv, self._hard_bounds(name)) for lv in CREDIBLE_LEVELS}}
-            out[name] = entry
+            density = density_1d(values, weights, self._hard_bounds(name))
+            median = weighted_quantile(values, weights, 0.5)
+            sets = {f"{lv:.2f}": density.hpd(lv) for lv in CREDIBLE_LEVELS}
+            out[name] = {"hpd": sets,
+                         "resolved": {f"{lv:.2f}": is_resolved(resolution_1d(density, lv), lv) for lv in CREDIBLE_LEVELS},
+                         "modes": modes_1d(density),
+                         "mean": float(np.sum(weights * values) / np.sum(weights)), "median": median,
+                         "median_in_hpd": {k: any(lo <= median <= hi for lo, hi in v) for k, v in sets.items()}}
         return out
 
     # -- summary and files ---------------------------------------------------------------------
@@ -204,8 +214,9 @@ class FitResult:
     def __repr__(self) -> str:
         lines = [f"<cevns.FitResult {self.scenario!r}: {self.settings.get('sampler')}, log Z = {self.log_evidence:.3f} "
                  f"+- {self.log_evidence_err:.3f}, {len(self.samples)} weighted samples>"]
+        parameters = self.summary()["parameters"]
         for name in self.shown_names:
-            lines.append(f"  {name:<16} 95% HPD {_union(self.hpd(name, 0.95))}")
+            lines.append(f"  {name:<16} {headline(parameters[name])}")
         return "\n".join(lines)
 
     def save(self, folder: str | Path) -> Path:
@@ -263,20 +274,31 @@ class FitResult:
             return to_anesthetic(names, labels, samples, self.log_likelihood, self.log_likelihood_birth)
         return to_anesthetic_samples(names, labels, samples, self.weights, self.log_likelihood)
 
-    def to_arviz(self):  # noqa: ANN201
-        """ArviZ data from the equal-weight draws."""
+    def to_arviz(self, chains: int = 4, seed: int = 0):  # noqa: ANN201
+        """ArviZ data of the equal-weight draws (every column of ``samples.csv``), shuffled and dealt into
+        ``chains`` chains so that ``az.summary`` runs without warnings (the chains are a random partition
+        of independent draws, not Markov chains: :func:`cevns.inference.export.to_arviz`)."""
         from .export import to_arviz
 
         names = list(self.equal_weight)
         samples = np.column_stack([self.equal_weight[n] for n in names])
-        return to_arviz(names, samples, np.ones(len(samples)))
+        return to_arviz(names, samples, np.ones(len(samples)), seed=seed, chains=chains)
 
-    def to_pandas(self):  # noqa: ANN201
-        """pandas DataFrame of the weighted samples with a ``weight`` column."""
+    def to_pandas(self, weighted: bool = False):  # noqa: ANN201
+        """pandas DataFrame with a ``weight`` column (summing to 1).
+
+        Default: the equal-weight draws, every column of ``samples.csv`` in its order (sampled parameters,
+        nuisances drawn from their conditional posterior when they were marginalised, derived columns),
+        equal weights. ``weighted=True``: the sampler's weighted points (the sampled parameters and the
+        derived effective NSI only) with their weights and ``log_likelihood``.
+        """
         from .export import to_pandas
 
-        names, _, samples = self._export_args()
-        return to_pandas(names, samples, self.weights, self.log_likelihood)
+        if weighted:
+            names, _, samples = self._export_args()
+            return to_pandas(names, samples, self.weights, self.log_likelihood)
+        names = list(self.equal_weight)
+        return to_pandas(names, self.equal_weight, np.ones(len(self.equal_weight[names[0]])))
 
 
 def _savez(path: Path, arrays: dict) -> None:
@@ -286,6 +308,22 @@ def _savez(path: Path, arrays: dict) -> None:
 
 def _union(intervals: list[list[float]]) -> str:
     return " U ".join(f"[{lo:+.4g}, {hi:+.4g}]" for lo, hi in intervals)
+
+
+def headline(entry: Mapping, level: str = "0.95") -> str:
+    """One parameter's estimate in one line, credible set first: ``95% HPD [a, b] U [c, d]``, then the modes
+    where the samples resolve them, then the median only where it lies inside the set (otherwise flagged:
+    the median of a bimodal posterior can fall between the modes). ``entry``: a ``summary()["parameters"]``
+    value (older summaries without modes or flags: set and median)."""
+    text = f"{float(level):.0%} HPD {_union(entry['hpd'][level])}"
+    if entry.get("resolved", {}).get(level) is False:
+        text += " (flat within sampling noise)"
+    modes = entry.get("modes")
+    if modes:
+        text += f"; mode{'s' if len(modes) > 1 else ''} " + ", ".join(f"{m:+.4g}" for m in modes)
+    inside = entry.get("median_in_hpd", {}).get(level, True)
+    text += f"; median {entry['median']:+.4g}" + ("" if inside else " (outside the set)")
+    return text
 
 
 def load_fit(folder: str | Path) -> FitResult:

@@ -1,4 +1,5 @@
-"""Rates figures (``cevns rates --plot``): recoil spectra by flavor and measured releases in their own bins."""
+"""Rates figures (``cevns rates --plot``): recoil spectra by flavor (with the Standard-Model total beside an NSI
+point) and measured releases in their own bins, titled with the scenario and the NSI point."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ from typing import Any
 
 import numpy as np
 
+from ..physics.couplings import NSI_NAMES
 from ..physics.flavors import Flavor
 from ._common import _axes, _plt
 
 
 def plot_recoil_spectrum(experiment_model: Any, eps: np.ndarray | None = None, ax: Any = None, n_points: int = 400) -> Any:
     """SM (or NSI) recoil spectrum dN/dT by flavor over the analysis window, with the
-    flat background and the bin edges. Counts per keV over the full exposure."""
+    flat background and the bin edges. Counts per keV over the full exposure. At an NSI point
+    (``eps`` not all zero) the Standard-Model total is drawn too (dotted), for reference."""
     ax = _axes(ax, figsize=(6, 4))
     exp = experiment_model.experiment
     edges = experiment_model.kernels.bin_edges_keV
@@ -20,8 +23,12 @@ def plot_recoil_spectrum(experiment_model: Any, eps: np.ndarray | None = None, a
     spectrum = exp.recoil_spectrum(t_keV, eps)
     for ci, comp in enumerate(exp.source.components):
         ax.plot(t_keV, spectrum[:, ci], label=Flavor(comp.flavor).latex)
-    if spectrum.shape[1] > 1:
-        ax.plot(t_keV, spectrum.sum(axis=1), "k-", lw=1.5, label="total signal")
+    nsi = eps is not None and bool(np.any(np.asarray(eps) != 0))
+    if spectrum.shape[1] > 1 or nsi:
+        ax.plot(t_keV, spectrum.sum(axis=1), "k-", lw=1.5, label="total signal" + (" (NSI)" if nsi else ""))
+    if nsi:
+        ax.plot(t_keV, exp.recoil_spectrum(t_keV, None).sum(axis=1), color="red", ls=":", lw=1.5,
+                label="total signal, Standard Model")
     widths = np.diff(edges)
     bkg_density = experiment_model.background / widths
     if np.any(bkg_density > 0):
@@ -63,9 +70,19 @@ def plot_release_counts(entry: dict[str, Any], ax: Any = None) -> Any:
     return ax
 
 
-def rates_figure(scenario: Any, eps: np.ndarray | None = None, table: dict[str, Any] | None = None) -> Any:
+def nsi_point_text(eps: np.ndarray | None) -> str:
+    """The NSI point in words: "the Standard Model" or "NSI eps_u_ee = +0.2, ..." (the non-zero couplings)."""
+    if eps is None or not np.any(np.asarray(eps) != 0):
+        return "the Standard Model"
+    values = np.asarray(eps, dtype=float)
+    return "NSI " + ", ".join(f"{name} = {v:+.3g}" for name, v in zip(NSI_NAMES, values, strict=False) if v != 0)
+
+
+def rates_figure(scenario: Any, eps: np.ndarray | None = None, table: dict[str, Any] | None = None,
+                 title: str | None = None) -> Any:
     """One panel per experiment of a scenario (recoil spectra by flavor), then one per measured
-    release channel of ``table`` (:func:`cevns.app.rates.rates_table`) in its observable bins."""
+    release channel of ``table`` (:func:`cevns.app.rates.rates_table`) in its observable bins; titled with
+    the scenario and the NSI point (``title`` replaces it)."""
     plt = _plt()
     models = scenario.experiments
     releases = [e for e in (table or {}).get("experiments", []) if e.get("kind") == "release"]
@@ -80,5 +97,6 @@ def rates_figure(scenario: Any, eps: np.ndarray | None = None, table: dict[str, 
         plot_release_counts(entry, ax=ax)
     for ax in panels[len(models) + len(releases):]:
         ax.set_visible(False)
+    fig.suptitle(title or f"{scenario.name}: expected events at {nsi_point_text(eps)}", fontsize=11)
     fig.tight_layout()
     return fig
