@@ -3,7 +3,9 @@ sum over the release's efficiency templates, the backgrounds against the release
 observed counts and background total against PRL 133 (2024) 191002, the yield nuisances against the grid,
 every physics option on xenon, and bad input."""
 
+import importlib.util
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -172,3 +174,22 @@ def test_background_only_rejection_and_fit_against_prl133():
     (low, high), = profile.intervals["0.68"]
     assert 0.9 < best < 1.4 and (best - low) / best == pytest.approx(0.49, abs=0.05)
     assert (high - best) / best == pytest.approx(0.77, abs=0.05)
+
+
+RELEASE = Path(__file__).resolve().parents[2] / "shared" / "data" / "xenonnt-8b-2026"
+
+
+@pytest.mark.slow  # reads 6 800 HDF5 files: 10-23 s
+@pytest.mark.skipif(not RELEASE.is_dir(), reason="the raw release (../shared/data/xenonnt-8b-2026) is not here")
+def test_conversion_script_reproduces_the_package_copy():
+    pytest.importorskip("h5py")  # a development dependency of the script only
+    spec = importlib.util.spec_from_file_location("convert_xenonnt_8b", Path(__file__).resolve().parents[1] / "scripts" / "convert_xenonnt_8b.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.verify(RELEASE)  # the release's SHA-256 digests listed in the script
+    converted = script.convert(RELEASE)
+    shipped = read_release.__globals__["release_folder"]("xenonnt-8b-2026") / "templates.npz"
+    with np.load(shipped) as npz:
+        assert sorted(npz.files) == sorted(converted)
+        for key in npz.files:
+            assert np.array_equal(npz[key], converted[key]), key
