@@ -20,7 +20,7 @@ SLOW_FITS = {"coherent-lar-2020", "coherent-lar-2020-2p", "coherent-lar-2020-4p"
              "measured-combined-2p", "measured-combined-4p", "measured-combined-coherent-4p", "measured-csi-dresden-4p",
              "coherent-csi-2021-neutron-radius", "coherent-csi-2021",
              # XENONnT 8B: 9-10 constrained nuisances, two of them shape (histosys) ones, on 162-243 bins: 27-66 s
-             "xenonnt-8b", "xenonnt-8b-2p", "xenonnt-8b-4p", "xenonnt-8b-sr2", "xenonnt-8b-sr2-2p", "xenonnt-8b-sr2-4p",
+             "xenonnt-8b", "xenonnt-8b-2p", "xenonnt-8b-4p", "xenonnt-8b-sr2", "xenonnt-8b-sr2-2p", "xenonnt-8b-sr2-4p", "xenonnt-8b-sr2-tau",
              "measured-combined-solar-4p", "measured-combined-solar-tau"}
 #: rates of more than ~10 s (the argon release's 960-bin channel and its combinations are built in seconds)
 SLOW_RATES: set[str] = set()
