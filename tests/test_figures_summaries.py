@@ -134,7 +134,7 @@ def test_figures_name_the_fit_and_key_the_levels():
     texts = [t.get_text() for t in fig.legends[0].get_texts()]
     assert fig.legends[0].get_title().get_text() == "flat-toy"
     assert texts[:3] == ["95% HPD", "68% HPD", "Standard Model"]
-    assert "not drawn where the posterior is flat" in texts[3]
+    assert "not drawn where the posterior\nis flat" in texts[3]
     panel = np.array(fig.axes).reshape(2, 2)[1, 0]
     assert not panel.collections  # no region drawn on the flat posterior: it looks flat
     assert any("flat within sampling noise" in t.get_text() for t in panel.texts)

@@ -31,9 +31,10 @@ def task_scaling_figure(benchmark: Mapping[str, Any]) -> Any:
         ax.plot(workers, workers / c, ":", color="0.6", lw=1, label="ideal W/c")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("workers W")
-    ax.set_ylabel("tasks per second")
-    ax.set_title(f"task farm: {benchmark.get('scenario', '')} toys", fontsize=10)
+    ax.set_xlabel("workers W (processes or MPI ranks)")
+    ax.set_ylabel("throughput [tasks/s]")
+    ax.set_title(f"task farm, toy fits of {benchmark.get('scenario', '')}: measured (points), projected (lines)",
+                 fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(alpha=0.3, which="both")
     ax.figure.tight_layout()

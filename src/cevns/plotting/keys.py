@@ -15,7 +15,7 @@ SM_MARKER = {"marker": "x", "color": "red", "ms": 8, "mew": 2, "ls": "none"}
 SM_LINE = {"color": "red", "lw": 1.0}
 SM_LABEL = "Standard Model"
 #: What an undrawn level means (inference.summaries: a set is drawn where the samples resolve it).
-UNRESOLVED_TEXT = "not drawn where the posterior is flat within sampling noise"
+UNRESOLVED_TEXT = "not drawn where the posterior\nis flat within sampling noise"
 #: A set is marked as running off the axes when it passes an axis end by more than this fraction of the span.
 OFF_AXES_FRACTION = 0.005
 

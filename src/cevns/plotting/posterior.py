@@ -243,11 +243,18 @@ def corner_figure(summary: Any, truth: np.ndarray | None = None, color: str = "C
         fig.suptitle(title, fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.96) if title else None)
     if d > 1:
-        fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.98, 0.93 if title else 0.98), fontsize=8,
-                   title=label, title_fontsize=9, frameon=False)
+        _key_in_empty_corner(fig, axes, handles, label)
     else:
         axes[0, 0].legend(handles=handles, fontsize=7, title=label, title_fontsize=8, loc="upper right")
     return fig
+
+
+def _key_in_empty_corner(fig: Any, axes: Any, handles: list, title: str | None = None) -> Any:
+    """The figure's key in the empty upper triangle of a triangle plot: from the top left corner of the hidden
+    panel right of the first diagonal one."""
+    box = axes[0, 1].get_position()
+    return fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(box.x0, box.y1), fontsize=8, title=title,
+                      title_fontsize=9, frameon=False, alignment="left")
 
 
 def _mark_region_off_axes(ax: Any, region: Any, color: str) -> None:
@@ -417,8 +424,7 @@ def overlay_figure(summaries: Sequence[Any], labels: Sequence[str] | None = None
         fig.suptitle(title, fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.95) if title else None)
     if d > 1:
-        fig.legend(handles=handles + keys, loc="upper right", bbox_to_anchor=(0.98, 0.92 if title else 0.98),
-                   fontsize=8, frameon=False)
+        _key_in_empty_corner(fig, axes, handles + keys)
     else:
         axes[0, 0].legend(handles=handles + keys, fontsize=8)
     return fig
