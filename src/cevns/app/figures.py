@@ -43,16 +43,17 @@ def fit_description(result: Any) -> str:
 
 
 def fit_corner_figure(result: Any, names: Sequence[str] | None = None, levels: tuple[float, ...] = (0.68, 0.95),
-                      title: str | None = None) -> Any:
+                      title: str | None = None, insets: bool = False) -> Any:
     """Triangle plot of a :class:`cevns.inference.fitting.FitResult`'s ``names`` (default: the parameters the
     fit is about, ``result.shown_names``), axes following the posterior, titled with the fit's description
-    (``title`` replaces it), the key titled with the scenario."""
+    (``title`` replaces it), the key titled with the scenario; ``insets``: zoomed insets of islands too small
+    for their panel (the needles of future-combined's ee couplings)."""
     names = list(result.shown_names if names is None else names)
     summary = triangle_summary(result.columns, result.weights, names, result.bounds, levels)
     others = [n for n in result.poi_names if n not in names]
     note = f"; {', '.join(others)} marginalized" if others else ""
     return corner_figure(summary, truth=np.array([sm_value(n) for n in names]),
-                         title=title or f"{fit_description(result)}{note}", label=result.scenario)
+                         title=title or f"{fit_description(result)}{note}", label=result.scenario, insets=insets)
 
 
 def fits_overlay_figure(results: Sequence[Any], params: Sequence[str], levels: tuple[float, ...] = (0.68, 0.95),
