@@ -1,4 +1,10 @@
-"""The user-facing error types of cevns."""
+"""The user-facing error types of cevns, and the stop signals (SIGINT, SIGTERM) turned into one (Interrupted)."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Iterator
 
 
 class ConfigError(ValueError):
@@ -31,6 +37,41 @@ class RunFolderError(ConfigError):
 
 
 class Interrupted(BaseException):
-    """A run stopped by the user (SIGINT). Not a KeyboardInterrupt on purpose: libraries that catch
-    KeyboardInterrupt to stop their own inner loop and go on (scikit-learn's network training inside
-    nautilus does) cannot swallow it. The CLI reports it in one line with exit code 130."""
+    """A run stopped by the user (SIGINT) or by the system (SIGTERM). Not a KeyboardInterrupt on purpose:
+    libraries that catch KeyboardInterrupt to stop their own inner loop and go on (scikit-learn's network
+    training inside nautilus does) cannot swallow it. ``signum``: the signal (SIGINT 2, SIGTERM 15); the CLI
+    reports it in one line with exit code 128 + signum (130, 143)."""
+
+    def __init__(self, message: str = "interrupted", signum: int = 2) -> None:
+        super().__init__(message)
+        self.signum = signum
+
+    def __reduce__(self):  # noqa: ANN204 - pickled by process pools: keep the signal
+        return (type(self), (str(self), self.signum))
+
+
+#: The signals that stop a command: Ctrl-C (SIGINT, exit 130) and the system's or a batch scheduler's SIGTERM (143).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def interrupt_guard() -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into :class:`Interrupted` while inside (restored on leaving), which no library's
+    ``except KeyboardInterrupt`` can swallow (scikit-learn's network training inside nautilus catches
+    KeyboardInterrupt, warns and goes on, so a run would continue to the end and be taken as finished).
+    Outside the main thread (signals cannot be caught there) it does nothing."""
+
+    def handler(signum, frame):  # noqa: ANN001, ARG001
+        raise Interrupted("interrupted" if signum == signal.SIGINT else "terminated", signum)
+
+    previous = {}
+    try:
+        for signum in STOP_SIGNALS:
+            previous[signum] = signal.signal(signum, handler)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)

@@ -1,11 +1,14 @@
-"""Atomic file output: write to a temporary file in the same folder, then rename.
+"""Atomic file output (write to a temporary file in the same folder, then rename) and checksums.
 
 Nothing a command writes is ever left half-written, and an existing file is
-replaced only once its successor is complete.
+replaced only once its successor is complete. What a command reads back (a fit
+folder, a task cache) is trusted only once its SHA-256 checksums verify
+(:func:`sha256_file`, :func:`checksum_json`, :func:`verify_checksums`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -75,3 +78,46 @@ def atomic_write_json(path: str | Path, data: Any) -> Path:
 def atomic_savefig(fig: Any, path: str | Path, **kwargs: Any) -> Path:
     """Save a matplotlib figure atomically (format from the extension)."""
     return atomic_write_with(path, lambda tmp: fig.savefig(tmp, **kwargs))
+
+
+# --- checksums of what is read back ---------------------------------------------------------------
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checksum_json(data: Any) -> str:  # noqa: ANN401
+    """SHA-256 of a JSON value in its canonical form (sorted keys, no spaces): the checksum a task file
+    carries of its own spec and result."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def verify_checksums(folder: str | Path, files: Any, required: tuple[str, ...] = (),  # noqa: ANN401
+                     vouched: tuple[str, ...] = ()) -> str | None:
+    """Why ``folder`` does not match ``files`` ({name: sha256}, a completion record's list), or None if it does.
+
+    ``required``: names that must be listed; ``vouched``: names that, when present in the folder, must be
+    listed (a file the record does not vouch for was added or replaced after it was written)."""
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        return "its completion record lists no checksums"
+    folder = Path(folder)
+    for name in required:
+        if name not in files:
+            return f"its completion record does not list {name}"
+    for name in vouched:
+        if (folder / name).exists() and name not in files:
+            return f"{name} is not in its completion record"
+    for name, digest in files.items():
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            return f"its completion record names a file outside it ({name})"
+        try:
+            if sha256_file(folder / name) != digest:
+                return f"{name} was changed after the run finished (checksum mismatch)"
+        except OSError:
+            return f"{name} is missing or unreadable"
+    return None

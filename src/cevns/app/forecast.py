@@ -102,9 +102,19 @@ def cached_model(spec: str | Mapping[str, Any]):  # noqa: ANN201
 
 
 def asimov_data(model, truth: Mapping[str, float] | None = None) -> np.ndarray:  # noqa: ANN001
-    from ..inference.frequentist import named_vector
+    """Asimov data at ``truth`` (names, finite values inside the parameters' ranges: ``Model.check_values``)."""
+    return model.asimov(model.check_values(truth or {}, "truth"))
 
-    return model.asimov(named_vector(model, truth or {}))
+
+def check_forecast_model(model, scenario: str, params: Sequence[str], truth: Mapping[str, float] | None) -> None:  # noqa: ANN001
+    """Before any task runs: the model's ranges give finite counts, ``params`` are free parameters of it, and the
+    truth is valid for it (ConfigError naming the parameter)."""
+    model.check_ranges()
+    free = [model.parameter_names[j] for j in model.free_indices]
+    for name in params:
+        if name not in free:
+            raise ConfigError(f"--params {name!r} is not a free parameter of {scenario}; free: {', '.join(free)}")
+    model.check_values(truth or {}, "truth")
 
 
 def widths(intervals: Sequence[Sequence[float]], truth: float) -> dict[str, float]:
@@ -159,11 +169,7 @@ def forecast_specs(scenario: str, key: str, values: Sequence[Any], params: Seque
     specs = []
     for i, value in enumerate(values):
         model_spec = {"scenario": scenario, "changes": {key: value}, "experiment": experiment}
-        model = cached_model(model_spec)
-        for name in params:
-            if name not in model.parameter_names or name not in [model.parameter_names[j] for j in model.free_indices]:
-                raise ConfigError(f"--params {name!r} is not a free parameter of {scenario}; free: "
-                                  f"{', '.join(model.parameter_names[j] for j in model.free_indices)}")
+        check_forecast_model(cached_model(model_spec), scenario, params, truth)
         specs.append({"key": f"{key}-{i}", "model": model_spec, "params": list(params), "truth": dict(truth or {}),
                       "n_points": n_points})
     return specs
@@ -192,6 +198,7 @@ def target_pair_specs(scenario: str, targets: Sequence[str], params: Sequence[st
                 raise ConfigError(f"--targets {t!r}: {scenario} has no experiment on it; its targets: {', '.join(by_target)}")
         model_spec = {"scenario": scenario, "changes": changes, "experiment": None, "keep": keep,
                       "free_only": None if profile_others else list(params)}
+        check_forecast_model(cached_model(model_spec), scenario, params, truth)
         specs.append({"key": f"pair-{a}-{b}", "model": model_spec, "params": list(params), "truth": dict(truth or {}),
                       "n_points": n_points, "pair": [a, b]})
     return specs

@@ -11,7 +11,7 @@ decides what happens to a folder:
   when it verifies; a cache (``--resume``, ``cevns reproduce``) reuses nothing else.
 * one lock per folder (``.lock``, an advisory ``flock`` released when the process ends):
   a second process writing to the same folder is refused with one line.
-* an interrupt (SIGINT) always ends the run as interrupted, at once: it is raised as
+* an interrupt (SIGINT, SIGTERM) always ends the run as interrupted, at once: it is raised as
   ``cevns.errors.Interrupted``, which libraries that catch KeyboardInterrupt cannot swallow
   (nautilus' network training via scikit-learn catches KeyboardInterrupt and goes on).
 
@@ -26,7 +26,6 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import signal
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,10 +34,10 @@ from pathlib import Path
 
 from .._version import __version__
 from ..spec.config import config_to_toml
-from ..errors import ConfigError, Interrupted, RunFolderError
+from ..errors import ConfigError, RunFolderError, interrupt_guard
 from ..inference.fitting import FitResult, fit, load_fit
 from ..inference.samplers import points_phrase
-from ..io import atomic_savefig, atomic_write_json, atomic_write_text
+from ..io import atomic_savefig, atomic_write_json, atomic_write_text, sha256_file, verify_checksums
 from ..model import Model
 from ..builders.scenario import Scenario
 
@@ -88,14 +87,6 @@ def _log(message: str, verbose: bool) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _read_json(path: Path) -> dict | None:
     try:
         value = json.loads(path.read_text())
@@ -109,13 +100,36 @@ def verified_completion(out: Path, settings: dict) -> bool:
     record = _read_json(out / COMPLETION_RECORD)
     if record is None or record.get("settings") != settings:
         return False
-    files = record.get("files")
-    if not isinstance(files, dict) or any((out / f).exists() and f not in files for f in RUN_FILES):
-        return False
-    try:
-        return all(_sha256(out / name) == digest for name, digest in files.items())
-    except OSError:
-        return False
+    return completion_problem(out, record) is None
+
+
+def completion_problem(out: Path, record: dict | None = None) -> str | None:
+    """Why the fit folder ``out`` is not a verified finished run (None when it is): complete.json missing or
+    corrupt, a file it vouches for changed or missing, a fit file it does not list (the one reader of fit
+    folders: ``--resume``, ``cevns reproduce``, ``cevns show``, ``cevns plot``)."""
+    if record is None:
+        path = out / COMPLETION_RECORD
+        if not path.exists():
+            return f"it has no {COMPLETION_RECORD} (an unfinished or interrupted run, or files saved without one)"
+        record = _read_json(path)
+        if record is None:
+            return f"its {COMPLETION_RECORD} is corrupt"
+    return verify_checksums(out, record.get("files"), required=("summary.json", "samples.csv", "weighted_samples.npz"),
+                            vouched=RUN_FILES)
+
+
+def load_verified_fit(folder: str | Path, verify: bool = True) -> FitResult:
+    """:func:`cevns.inference.fitting.load_fit` of a fit folder whose ``complete.json`` checksums verify
+    (RunFolderError naming the reason otherwise); ``verify=False`` reads it as it is, for inspection."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RunFolderError(f"{str(folder)!r} is not a folder" if folder.exists() else f"{str(folder)!r} does not exist",
+                             "unusable")
+    if verify:
+        problem = completion_problem(folder)
+        if problem is not None:
+            raise RunFolderError(f"{str(folder)!r} holds no finished fit that verifies: {problem}", "unverified")
+    return load_fit(folder)
 
 
 def check_folder(out: Path, settings: dict, config_text: str, resume: bool, force: bool) -> bool:
@@ -161,28 +175,8 @@ def folder_lock(out: Path) -> Iterator[None]:
         handle.close()
 
 
-@contextlib.contextmanager
-def interrupt_guard() -> Iterator[None]:
-    """Turn SIGINT into :class:`cevns.errors.Interrupted`, which no library's ``except KeyboardInterrupt``
-    can swallow (scikit-learn's network training inside nautilus catches KeyboardInterrupt, warns and
-    goes on, so the run would continue to the end and be taken as finished)."""
-
-    def handler(signum, frame):  # noqa: ANN001, ARG001
-        raise Interrupted("interrupted")
-
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread: signals cannot be caught here
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def write_completion(out: Path, settings: dict) -> None:
-    files = {name: _sha256(out / name) for name in RUN_FILES if (out / name).exists()}
+    files = {name: sha256_file(out / name) for name in RUN_FILES if (out / name).exists()}
     atomic_write_json(out / COMPLETION_RECORD, {"settings": settings, "files": files})
 
 
@@ -200,12 +194,13 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
     out = Path(out)
     _log(f"[{scenario.name}] building response kernels and model", settings.verbose and mpi.is_root)
     model = Model.from_scenario(scenario)
+    model.check_ranges()  # a prior whose ends overflow the counts: one line before any sampling
     fit_config = scenario.config.fit
     nuisances = settings.nuisances or fit_config.nuisances
     if fit_config.data == "observed":
         data, data_label = model.observed(), "observed"
     else:
-        data, data_label = model.asimov(fit_config.asimov_truth or None), "asimov"
+        data, data_label = model.asimov(model.check_values(fit_config.asimov_truth or {}, "[fit] asimov_truth")), "asimov"
     resolved = settings.resolved(scenario, len(model.sampled_names(nuisances)))
     if mpi.size > 1 and resolved["sampler"] not in ("nautilus", "smc"):
         raise ConfigError(f"under MPI only the nautilus and smc samplers spread their likelihood over the ranks; got "

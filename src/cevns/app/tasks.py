@@ -17,8 +17,15 @@ results are collected in task order, and each result passes through JSON whether
 computed now or read back, so the outputs are the same bit for bit.
 
 Resumable: with ``store``, each finished task is written atomically to ``store/<key>.json``
-(its spec and result); a later run with the same specs reads those back and runs only the
-others. A file whose spec differs is refused (ConfigError): the folder belongs to another run.
+(its spec, result and the SHA-256 of both); a later run with the same specs reads those back and
+runs only the others. A file whose checksum does not verify (edited, truncated, or written before
+checksums) is run again; a file whose spec differs is refused (ConfigError): the folder belongs to
+another run.
+
+Interrupts: a SIGINT or SIGTERM (:class:`cevns.errors.Interrupted`) stops the farm at once. No task
+starts after it (the serial executor does not catch it, a pool worker that was interrupted refuses
+further tasks), queued tasks are cancelled and pool workers are terminated rather than awaited; what
+finished before stays in ``store``, verified.
 """
 
 from __future__ import annotations
@@ -29,14 +36,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..io import atomic_write_json
+from ..errors import ConfigError, Interrupted
+from ..io import atomic_write_json, checksum_json
 from .parallel import launcher_world_size
 
 BACKENDS = ("auto", "serial", "process", "mpi")
@@ -45,15 +52,79 @@ _KEY_CHARACTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234
 
 
 class SerialExecutor(Executor):
-    """Runs each task when it is submitted, in this process (the one-worker case, and the reference)."""
+    """Runs each task when it is submitted, in this process (the one-worker case, and the reference).
+    An interrupt is not handed to the future but raised at once: no later task is submitted."""
 
     def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:  # type: ignore[override]
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
+        except (Interrupted, KeyboardInterrupt, SystemExit):
+            raise
         except BaseException as err:  # noqa: BLE001 - handed to the caller through the future
             future.set_exception(err)
         return future
+
+
+#: Set in a pool worker once it was interrupted: it starts no further task (the manager is stopping).
+_STOPPED = False
+#: Whether a pool worker is inside a task (an interrupt then stops the task; between tasks it only sets _STOPPED).
+_RUNNING = False
+
+
+def _run_task(function: Callable[[dict], Any], spec: dict) -> Any:  # noqa: ANN401
+    """A task in a pool worker: refused once this worker was interrupted, and an interrupt marks it stopped."""
+    global _STOPPED, _RUNNING
+    if _STOPPED:
+        raise Interrupted("interrupted: no new task after an interrupt")
+    _RUNNING = True
+    try:
+        return function(spec)
+    except (Interrupted, KeyboardInterrupt):
+        _STOPPED = True
+        raise
+    finally:
+        _RUNNING = False
+
+
+def _worker_interrupted(signum, frame):  # noqa: ANN001, ANN202, ARG001
+    """SIGINT in a pool worker (Ctrl-C reaches the whole process group): stop the task it runs, start no other."""
+    global _STOPPED
+    _STOPPED = True
+    if _RUNNING:
+        raise Interrupted("interrupted", signum)
+
+
+@contextmanager
+def _children_start_deaf() -> Iterator[None]:
+    """Block SIGINT in this thread while pool workers are started: a worker inherits the mask and unblocks
+    SIGINT in its initializer once its handler is in place, so a Ctrl-C while it is still starting (importing)
+    does not print a traceback (the signal stays pending and then marks the worker stopped)."""
+    import signal
+
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - no pthread_sigmask on this platform
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued tasks and terminate the workers now (``shutdown(wait=True)`` would let every running
+    task, e.g. a fit, run to its end). Terminated workers write nothing half: every output is atomic."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=0.5)
+        if process.is_alive():
+            process.kill()
 
 
 def one_blas_thread():  # noqa: ANN201
@@ -69,7 +140,14 @@ def one_blas_thread():  # noqa: ANN201
 
 
 def _single_thread() -> None:
-    """Process-pool initializer: one BLAS/OpenMP thread per worker (workers, not threads, share the cores)."""
+    """Process-pool initializer: one BLAS/OpenMP thread per worker (workers, not threads, share the cores);
+    SIGINT (Ctrl-C reaches the whole process group) stops the worker's task as :class:`Interrupted`, SIGTERM
+    (from the manager stopping the pool) ends the worker."""
+    import signal
+
+    signal.signal(signal.SIGINT, _worker_interrupted)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked while it started (_children_start_deaf)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = "1"
     one_blas_thread()  # kept for the worker's lifetime: the limit is not undone
@@ -104,9 +182,14 @@ def task_executor(backend: str = "auto", workers: int | None = None) -> Iterator
     elif kind == "process":
         import multiprocessing
 
-        with ProcessPoolExecutor(max_workers=workers or os.cpu_count(), mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_single_thread) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count(), mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_single_thread)
+        try:
             yield pool
+        except BaseException:  # an interrupt or an error: stop now, do not wait for the running tasks
+            _stop_pool(pool)
+            raise
+        pool.shutdown(wait=True)
     else:
         try:
             from mpi4py import MPI
@@ -116,7 +199,15 @@ def task_executor(backend: str = "auto", workers: int | None = None) -> Iterator
         if MPI.COMM_WORLD.Get_size() < 2:
             raise ConfigError("the MPI backend needs at least 2 ranks (rank 0 hands out tasks): mpiexec -n K with K >= 2")
         with MPICommExecutor(MPI.COMM_WORLD, root=0) as executor:
-            yield executor
+            try:
+                yield executor
+            except Interrupted as err:  # the workers may be inside long tasks: end every rank now
+                if executor is not None:
+                    import sys as _sys
+
+                    print("cevns: interrupted" if err.signum == 2 else "cevns: terminated", file=_sys.stderr, flush=True)
+                    MPI.COMM_WORLD.Abort(128 + err.signum)
+                raise
 
 
 def task_seeds(seed: int, n: int) -> list[dict]:
@@ -141,13 +232,23 @@ def _check_key(key: Any) -> str:
     return key
 
 
-def _stored(path: Path, spec: dict) -> Any:
+def task_record(spec: dict, result: Any) -> dict:  # noqa: ANN401
+    """What ``store/<key>.json`` holds: the spec, the result and the SHA-256 of both (:func:`cevns.io.checksum_json`)."""
+    return {"spec": spec, "result": result, "sha256": checksum_json({"spec": spec, "result": result})}
+
+
+def _stored(path: Path, spec: dict) -> Any:  # noqa: ANN401
+    """The verified result in ``path``, or None (unreadable, edited, or without checksum: the task runs again)."""
     try:
         record = json.loads(path.read_text())
     except (OSError, ValueError):
         return None  # unreadable: run the task again (writes are atomic, so this is rare)
+    if not isinstance(record, dict) or "result" not in record:
+        return None
     if record.get("spec") != _canonical(spec):
         raise ConfigError(f"{path} holds the result of another task spec; use another output folder or delete it")
+    if record.get("sha256") != checksum_json({"spec": record["spec"], "result": record["result"]}):
+        return None  # changed after it was written (or written before checksums): not trusted, run again
     return record["result"]
 
 
@@ -201,16 +302,25 @@ def run_tasks(function: Callable[[dict], Any], specs: Sequence[dict], executor: 
             else:
                 results[i] = value
     done = len(specs) - len(pending)
-    futures = {executor.submit(function, specs[i]): i for i in pending}
-    for future in as_completed(futures):
-        i = futures[future]
-        value = _canonical(future.result())
-        if folder is not None:
-            atomic_write_json(folder / f"{specs[i]['key']}.json", {"spec": specs[i], "result": value})
-        results[i] = value
-        done += 1
-        if progress is not None:
-            progress(done, len(specs))
+    pool = isinstance(executor, ProcessPoolExecutor)
+    futures: dict[Future, int] = {}
+    try:
+        with _children_start_deaf() if pool else nullcontext():  # submitting starts the pool's workers
+            for i in pending:
+                futures[executor.submit(_run_task, function, specs[i]) if pool else executor.submit(function, specs[i])] = i
+        for future in as_completed(futures):
+            i = futures[future]
+            value = _canonical(future.result())
+            if folder is not None:
+                atomic_write_json(folder / f"{specs[i]['key']}.json", task_record(specs[i], value))
+            results[i] = value
+            done += 1
+            if progress is not None:
+                progress(done, len(specs))
+    except BaseException:  # an interrupt, or a task's error: no queued task may start after it
+        for future in futures:
+            future.cancel()
+        raise
     return results
 
 
@@ -256,7 +366,9 @@ def _time_run(function: Callable, specs: list[dict], backend: str, workers: int)
             scenario = specs[0].get("scenario", "coherent-2017-2p")
             ready: set[int] = set()
             for _ in range(20):  # until every worker process has built the model
-                ready |= {r["pid"] for r in executor.map(_warm_task, [{"key": str(i), "scenario": scenario} for i in range(workers)])}
+                with _children_start_deaf():
+                    batch = executor.map(_warm_task, [{"key": str(i), "scenario": scenario} for i in range(workers)])
+                ready |= {r["pid"] for r in batch}
                 if len(ready) >= workers:
                     break
             start = time.perf_counter()

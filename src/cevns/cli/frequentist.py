@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .argtypes import positive_int, sequence_seed
+from .shell import check_out_folder
 from ..errors import ConfigError
 from ..io import atomic_savefig, atomic_write_json, atomic_write_text, print_json
 
@@ -40,26 +41,35 @@ def _names(text: str, flag: str = "--params") -> list[str]:
 
 
 def _assignments(items: list[str] | None, flag: str) -> dict[str, float]:
+    """``NAME=VALUE`` items (repeatable or comma-separated) -> {canonical name: value}; the values are checked
+    against the model's parameter ranges where the model is built (``Model.check_values``)."""
     out: dict[str, float] = {}
     for item in items or []:
         for part in item.split(","):
             name, sep, value = part.partition("=")
-            if not sep:
-                raise ConfigError(f"{flag} {part!r}: expected NAME=VALUE")
+            if not sep or not name.strip():
+                raise ConfigError(f"{flag} {part!r}: expected NAME=VALUE, e.g. {flag} eps_u_ee=0.1")
+            key = _names(name, flag)[0]
+            if key in out:
+                raise ConfigError(f"{flag} {part!r}: {key} is already set; give it once")
             try:
-                out[_names(name, flag)[0]] = float(value)
+                out[key] = float(value)
             except ValueError:
-                raise ConfigError(f"{flag} {part!r}: {value!r} is not a number") from None
+                raise ConfigError(f"{flag} {part!r}: {value.strip()!r} is not a number") from None
     return out
 
 
 def _data(model, scenario, which: str, truth: dict[str, float]) -> np.ndarray:  # noqa: ANN001
-    from ..inference.frequentist import named_vector
-
+    """The observed counts, or the Asimov data at the scenario's truth updated by ``--truth`` (checked against
+    the parameters' ranges: a truth outside the prior has no fit but one on the boundary)."""
     which = which or scenario.config.fit.data
     if which == "observed":
+        if truth:
+            raise ConfigError(f"--truth sets the Asimov truth, but the data are the observed counts ({scenario.name}'s "
+                              "[fit] data or --data observed); give --data asimov, or drop --truth")
         return model.observed()
-    return model.asimov(named_vector(model, {**scenario.config.fit.asimov_truth, **truth}))
+    model.check_values(truth, "truth")
+    return model.asimov(model.check_values({**scenario.config.fit.asimov_truth, **truth}, "truth"))
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -119,8 +129,10 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if not 2 <= args.points <= MAX_POINTS:
         raise ConfigError(f"--points must be between 2 and {MAX_POINTS}, got {args.points}")
     truth = _assignments(args.truth, "--truth")
+    check_out_folder(args.out)
     scenario = Scenario.load(args.scenario)
     model = Model.from_scenario(scenario)
+    model.check_ranges()
     data = _data(model, scenario, args.data, truth)
     start = time.perf_counter()
     # a constrained nuisance named in --params is scanned like a free parameter, its constraint kept
@@ -174,11 +186,12 @@ def cmd_profile(args: argparse.Namespace) -> int:
 def toy_task(spec: dict) -> dict:
     """One toy: data (and auxiliary measurements) at the truth, global fit, t at the truth, optional grid posterior."""
     from ..app.forecast import cached_model
-    from ..inference.frequentist import Profiler, draw_toy, fit_mle, grid_covers, grid_posterior, named_vector, test_statistic, wilks_threshold
+    from ..inference.frequentist import Profiler, draw_toy, fit_mle, grid_covers, grid_posterior, test_statistic, wilks_threshold
     from ..app.tasks import task_rng
 
     model = cached_model(spec["model"])
-    truth = named_vector(model, spec["truth"])
+    model = model.with_free([n for n in spec["params"] if n in model.parameter_names])  # a nuisance scanned: its constraint kept
+    truth = model.check_values(spec["truth"], "truth")
     rng = task_rng(spec["seed"])
     data = draw_toy(model, truth, rng, spec["auxiliary"])  # counts, then the auxiliary measurements
     profiler = Profiler(model, data)
@@ -247,16 +260,24 @@ def cmd_toys(args: argparse.Namespace) -> int:
     if not 1 <= args.n <= MAX_TOYS:
         raise ConfigError(f"-n must be between 1 and {MAX_TOYS}, got {args.n}")
     truth = _assignments(args.truth, "--truth")
+    check_out_folder(args.out)
     with task_executor(args.backend, args.workers) as executor:
         if executor is None:
             return 0  # an MPI worker rank
         model = cached_model(args.scenario)
         from ..inference.frequentist import Profiler
 
-        profiler = Profiler(model, model.asimov())
-        for name in params + list(truth):
+        model.check_ranges()
+        model.check_values(truth, "truth")  # names, finite, inside the prior
+        for name in params:
             if name not in model.parameter_names:
-                raise ConfigError(f"unknown parameter {name!r}; the model has: {', '.join(model.parameter_names)}")
+                raise ConfigError(f"--params {name!r}: not a parameter of {args.scenario}; its parameters: "
+                                  f"{', '.join(model.parameter_names)}")
+        constrained = [n for n in params if model.index(n) in model.constrained_indices]
+        if constrained and args.bayes != "none":
+            raise ConfigError(f"--bayes checks the HPD sets of free parameters; {', '.join(constrained)} is a constrained "
+                              "nuisance (its Wilks sets are checked with --bayes none)")
+        profiler = Profiler(model.with_free(params), model.asimov())  # as each toy's (toy_task)
         for name in params:
             profiler.index(name)
         if args.bayes == "grid" and len(model.free_indices) > 2:
@@ -312,6 +333,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     if (args.vary is None) == (args.targets is None):
         raise ConfigError("give either --vary KEY=V1,V2,... or --targets T1,T2,...")
     truth = _assignments(args.truth, "--truth")
+    if not 2 <= args.points <= MAX_POINTS:
+        raise ConfigError(f"--points must be between 2 and {MAX_POINTS}, got {args.points}")
+    check_out_folder(args.out)
     with task_executor(args.backend, args.workers) as executor:
         if executor is None:
             return 0

@@ -7,7 +7,6 @@ printed as one line ``cevns: error: ...`` with exit code 2, no traceback.
 from __future__ import annotations
 
 import argparse
-import re
 import os
 import sys
 from collections.abc import Sequence
@@ -17,19 +16,11 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..errors import ConfigError, Interrupted, RunFolderError
+from ..errors import ConfigError, Interrupted, RunFolderError, interrupt_guard
 from .argtypes import MAX_SEED, seed_value
+from .shell import EXIT_USAGE, _Parser, _with_flags, check_out_folder, join_negative_values  # noqa: F401 (_with_flags: tests)
 from ..io import print_json
 from ..app.parallel import launcher_rank
-
-EXIT_USAGE = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    """Usage errors as one line (``cevns: error: ...``), exit code 2, like every other error."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"cevns: error: {self.prog.removeprefix('cevns ')}: {message} (see {self.prog} --help)\n")
 
 
 def parse_nsi_assignments(items: Sequence[str] | None) -> dict[str, float]:
@@ -126,13 +117,18 @@ FOLDER_REMEDIES = {
             "locked": "wait for it to finish or use another --out",
             "unusable": "use another --out"},
     "reproduce": {"locked": "wait for it to finish or use another --out", "unusable": "use another --out"},
+    "show": {"unverified": "refit it, or give --no-verify to read it as it is", "unusable": "give a fit folder"},
+    "plot": {"unverified": "refit it, or give --no-verify to read it as it is", "unusable": "give fit folders"},
 }
+#: Commands whose RunFolderError is about --out (the others name a folder they read).
+OUT_FOLDER_COMMANDS = ("fit", "reproduce")
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
     from ..app.runs import FitSettings, run_fit
     from ..builders.scenario import Scenario
 
+    check_out_folder(args.out)
     if args.resume and args.force:
         raise ConfigError("--resume and --force exclude each other")
     if args.tolerance is not None and not (np.isfinite(args.tolerance) and args.tolerance > 0):
@@ -160,14 +156,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_fits(folders: Sequence[str]) -> list:
-    from ..inference.fitting import load_fit
+def _load_fits(folders: Sequence[str], verify: bool = True) -> list:
+    from ..app.runs import load_verified_fit
 
-    return [load_fit(folder) for folder in folders]
+    return [load_verified_fit(folder, verify) for folder in folders]
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    (result,) = _load_fits([args.folder])
+    (result,) = _load_fits([args.folder], not args.no_verify)
     summary = result.summary()
     if args.json:
         print_json(summary)
@@ -207,7 +203,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     labels = [x.strip() for x in args.labels.split(",")] if args.labels else [Path(f).name for f in args.folders]
     if len(labels) != len(args.folders):
         raise ConfigError(f"--labels: {len(labels)} labels for {len(args.folders)} folders")
-    fits = _load_fits(args.folders)
+    fits = _load_fits(args.folders, not args.no_verify)
     for folder, result in zip(args.folders, fits, strict=True):
         columns = result.columns
         missing = [p for p in params if p not in columns]
@@ -291,6 +287,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise ConfigError(f"--tasks must be between 1 and {MAX_BENCH_TASKS}, got {args.tasks}")
     if args.plot is not None and not args.tasks:
         raise ConfigError("--plot draws the task-farm scaling: give --tasks N too")
+    if args.mpi and not args.tasks:
+        raise ConfigError("--mpi times the task farm under mpiexec: give --tasks N too")
     _check_plot_path(args.plot)
     result = benchmark_likelihood(Scenario.load(args.scenario), batch=args.batch, seconds=args.seconds)
     if args.tasks:
@@ -432,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", metavar="FOLDER", help="a fit folder (cevns fit --out, or results/fits/<scenario>)")
     p.add_argument("--all", action="store_true", help="every column, nuisances included")
     p.add_argument("--json", action="store_true", help="print summary.json")
+    p.add_argument("--no-verify", action="store_true", help="read the folder even if its complete.json is missing or its "
+                   "checksums do not match (inspection of an unfinished or edited run)")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("plot", help="overlay the posteriors of one or more fit folders",
@@ -442,6 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--levels", default="0.68,0.95", metavar="L1,L2", help="credible levels (default 0.68,0.95)")
     p.add_argument("--labels", metavar="L1,L2", help="legend labels, one per folder (default: folder names)")
     p.add_argument("--out", required=True, metavar="FILE", help="figure file (.png, .pdf or .svg)")
+    p.add_argument("--no-verify", action="store_true", help="read the folders even if a complete.json is missing or its "
+                   "checksums do not match")
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("mediator-limits", help="light vector mediator: allowed (mass, coupling) bands",
@@ -513,39 +515,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: The library's argument names (ConfigError.field) and the options that set them on the command line.
-FLAGS = {"n_live": "--nlive", "tolerance": "--tolerance", "seed": "--seed", "sampler": "--sampler"}
-
-
-def _with_flags(err: ConfigError) -> str:
-    """The error's line with the library's argument name (its first mention) replaced by the command-line
-    option that sets it."""
-    field = getattr(err, "field", None)
-    if field not in FLAGS:
-        return str(err)
-    return re.sub(rf"(?<![\w-]){re.escape(field)}\b", FLAGS[field], str(err), count=1)
+def _print_error(message: str) -> None:
+    if launcher_rank() == 0:  # under mpiexec every rank fails the same way; one line is enough
+        print(f"cevns: error: {' '.join(message.split())}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_negative_values(parser, sys.argv[1:] if argv is None else list(argv)))
     try:
-        return int(args.func(args) or 0)
+        with interrupt_guard():  # SIGINT and SIGTERM stop the command at once (exit 130, 143)
+            return int(args.func(args) or 0)
     except RunFolderError as err:
         remedy = FOLDER_REMEDIES.get(args.command, {}).get(err.reason, "use another --out")
-        if launcher_rank() == 0:
-            print(f"cevns: error: --out: {err}; {remedy}", file=sys.stderr)
+        _print_error(f"{'--out: ' if args.command in OUT_FOLDER_COMMANDS else ''}{err}; {remedy}")
         return EXIT_USAGE
     except ConfigError as err:
-        if launcher_rank() == 0:  # under mpiexec every rank fails the same way; one line is enough
-            print(f"cevns: error: {_with_flags(err)}", file=sys.stderr)
+        _print_error(_with_flags(err))
         return EXIT_USAGE
     except BrokenPipeError:  # output piped into e.g. `head`
         sys.stderr.close()
         return 0
-    except (KeyboardInterrupt, Interrupted):
-        print("cevns: interrupted", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, Interrupted) as err:
+        signum = getattr(err, "signum", 2)
+        print("cevns: interrupted" if signum == 2 else "cevns: terminated", file=sys.stderr)
+        return 128 + signum
+    except OSError as err:  # a file or folder the command cannot read or write (a name too long, no space left)
+        name = str(err.filename or "")
+        name = f"{name[:80]}{'...' if len(name) > 80 else ''}: " if name else ""
+        _print_error(f"{name}{err.strerror or err}")
+        return EXIT_USAGE
+    except ValueError as err:  # the library's refusals of bad values (cevns.ModelError and the like)
+        if os.environ.get("CEVNS_TRACEBACK"):
+            raise
+        _print_error(f"{err}")
+        return EXIT_USAGE
+    except Exception as err:  # noqa: BLE001 - a bug: one line that says how to see the traceback
+        if os.environ.get("CEVNS_TRACEBACK"):
+            raise
+        _print_error(f"internal error ({type(err).__name__}: {err}); run with CEVNS_TRACEBACK=1 for the traceback "
+                     "and please report it")
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

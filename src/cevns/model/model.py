@@ -176,20 +176,75 @@ class Model(LaplaceMarginal):
         return [self.parameter_names[i] for i in self.free_indices]
 
     def pars(self, values: Mapping[str, float] | None = None, **kwargs: float) -> np.ndarray:
-        """A full parameter vector: nominal values with the named ones replaced (unknown names raise)."""
+        """A full parameter vector: nominal values with the named ones replaced (unknown names and values that
+        are not finite real numbers raise ModelError naming the parameter)."""
         vector = self.init.copy()
         for name, value in {**(values or {}), **kwargs}.items():
-            vector[self.index(name)] = float(value)
+            vector[self.index(name)] = _finite_number(value, name)
         return vector
 
+    def check_values(self, values: Mapping[str, float], what: str = "values") -> np.ndarray:
+        """The full parameter vector of named values (nominal for the others), each one checked: a name the
+        model lists, a finite real number inside the parameter's range (the flat prior's bounds; a constrained
+        parameter's +-10 sigma box). For truths, fixed values and starting points given by a user: a value
+        outside the prior would give a fit that can only end on the boundary. ConfigError(field=``what``)
+        naming the parameter and its range."""
+        vector = self.init.copy()
+        for name, value in values.items():
+            if name not in self.parameter_names:
+                fixed = f" ({name} is fixed in this model)" if name in self.fixed else ""
+                raise ConfigError(f"{what} {name!r}: not a parameter of {self.name}{fixed}; its parameters: "
+                                  f"{', '.join(self.parameter_names)}", field=what)
+            try:
+                number = _finite_number(value, name)
+            except ModelError:
+                lo, hi = self.bounds[name]
+                raise ConfigError(f"{what} {name}={value!r}: give a finite number in the range of {name}, "
+                                  f"[{lo:g}, {hi:g}]", field=what) from None
+            lo, hi = self.bounds[name]
+            if not lo <= number <= hi:
+                raise ConfigError(f"{what} {name}={number:g} is outside the range of {name}, [{lo:g}, {hi:g}]; give a "
+                                  "value inside it", field=what)
+            vector[self.index(name)] = number
+        return vector
+
+    def check_ranges(self) -> None:
+        """Refuse a parameter range whose ends give no finite expected counts (e.g. a prior of [-1e300, 1e300]:
+        the quadratic form overflows), before a sampler or optimiser meets NaN: ConfigError(field="bounds")
+        naming the parameter and its range. Each range end is evaluated with the other parameters nominal."""
+        ends = []
+        for i, p in enumerate(self.parameters):
+            for end in p.bounds:
+                if not np.isfinite(end):
+                    raise ConfigError(f"the range of {p.name}, [{p.bounds[0]:g}, {p.bounds[1]:g}], must be finite", field="bounds")
+                point = self.init.copy()
+                point[i] = end
+                ends.append(point)
+        with np.errstate(all="ignore"):
+            counts = self._expected(np.array(ends))
+        bad = ~np.all(np.isfinite(counts), axis=1)
+        if np.any(bad):
+            p = self.parameters[int(np.argmax(bad)) // 2]
+            raise ConfigError(f"the range of {p.name}, [{p.bounds[0]:g}, {p.bounds[1]:g}], is too wide: the expected "
+                              "counts at its ends are not finite numbers; narrow it (the scenario's [fit] free)", field="bounds")
+
     def _check_pars(self, pars: np.ndarray, width: int | None = None, what: str = "pars") -> np.ndarray:
-        pars = np.asarray(pars, dtype=float)
+        """``pars`` as a float array (n, width) of finite numbers; ModelError naming ``what`` and the column."""
+        try:
+            pars = np.asarray(pars, dtype=float)
+        except (TypeError, ValueError):
+            raise ModelError(f"{what} must be an array of numbers, got {type(pars).__name__} {str(pars)[:40]!r}") from None
         if pars.ndim == 1:
             pars = pars[None, :]
         width = len(self.parameters) if width is None else width
         if pars.ndim != 2 or pars.shape[1] != width:
             raise ModelError(f"{what} must have shape (n, {width}) (or ({width},)), got {pars.shape}; "
                              f"columns: {', '.join(self._columns(width))}")
+        finite = np.isfinite(pars)
+        if not finite.all():
+            row, column = np.argwhere(~finite)[0]
+            raise ModelError(f"{what}: {self._columns(width)[column]} is {pars[row, column]} at point {row}; "
+                             "parameters must be finite")
         return pars
 
     def _columns(self, width: int) -> list[str]:
@@ -479,6 +534,18 @@ class SamplerPrior:
 
     def __call__(self, cube: np.ndarray) -> np.ndarray:
         return self.model.prior_transform(cube, self.nuisances, self.centers)
+
+
+def _finite_number(value: object, name: str) -> float:
+    """``value`` as a float if it is a finite real number (not a bool, string or array); ModelError naming ``name``."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ModelError(f"{name}: expected a real number, got {value!r}")
+    number = float(value)
+    if not np.isfinite(number):
+        raise ModelError(f"{name}: value must be finite, got {number}")
+    return number
 
 
 def _check_mode(nuisances: str) -> None:
