@@ -117,24 +117,8 @@ def mediator_allowed_regions(scenario_name: str, log10_masses_MeV: Sequence[floa
 
 
 def mediator_figure(results: Sequence[dict], labels: Sequence[str]):  # noqa: ANN201
-    """Allowed bands in the (m_Z', g) plane, one colour per scenario."""
-    import matplotlib
+    """Allowed bands in the (m_Z', g) plane, one colour per scenario (drawn by
+    :func:`cevns.plotting.mediator_limits_figure`, titled with the scenarios and the level)."""
+    from ..plotting import mediator_limits_figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    for k, (result, label) in enumerate(zip(results, labels, strict=True)):
-        masses = np.asarray(result["masses_MeV"])
-        n_bands = max(len(b) for b in result["allowed_g"])
-        for band in range(n_bands):
-            lo = np.array([b[band][0] if band < len(b) else np.nan for b in result["allowed_g"]])
-            hi = np.array([b[band][1] if band < len(b) else np.nan for b in result["allowed_g"]])
-            ax.fill_between(masses, np.maximum(lo, 1e-8), hi, color=f"C{k}", alpha=0.35, lw=0,
-                            label=f"{label}: {result['level']:.0%} allowed" if band == 0 else None)
-    ax.set(xscale="log", yscale="log", xlabel=r"$m_{Z'}$ [MeV]", ylabel=r"$g$ (universal $g_\nu = g_u = g_d$)",
-           title="Light vector mediator: allowed couplings")
-    ax.set_ylim(bottom=1e-7)
-    ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    return fig
+    return mediator_limits_figure(results, labels)

@@ -148,7 +148,7 @@ def _posterior_figure(rep: Reproduction, scenario: str, x: str, y: str, title: s
     fit = rep.fit(scenario)
     fig, ax = _plt().subplots(figsize=(5.2, 4.6))
     fit_posterior_panel(ax, fit, x, y)
-    ax.set_title(title)
+    ax.set_title(f"{scenario}: {title}", fontsize=10)
     fig.tight_layout()
     return _save(rep, fig, stem, caption)
 
@@ -164,7 +164,7 @@ def make_fig3(rep: Reproduction) -> list[str]:
     fig, axes = _plt().subplots(1, 2, figsize=(10.4, 4.6))
     for ax, name, label in zip(axes, ("coherent-2017-4p", "coherent-2017-4p-wide"), ("[-1.5, 1.5]", "[-2.5, 2.5]"), strict=True):
         fit_posterior_panel(ax, rep.fit(name), "eff_eps_ee", "eff_eps_mumu")
-        ax.set_title(f"COHERENT 2017, 4 couplings, prior {label}")
+        ax.set_title(f"{name}: COHERENT 2017, 4 couplings, prior {label}", fontsize=10)
     fig.tight_layout()
     return _save(rep, fig, "fig3", f"effective NSI (Y_n = {EARTH_NEUTRON_ELECTRON_RATIO}), coherent-2017-4p and -4p-wide")
 
@@ -177,8 +177,7 @@ def make_fig4(rep: Reproduction) -> list[str]:
     for ax, (x, y) in zip(axes, (("eps_u_ee", "eps_d_ee"), ("eps_u_mumu", "eps_d_mumu")), strict=True):
         for fit, label, color in fits:
             fit_posterior_panel(ax, fit, x, y, levels=(FIG4_LEVEL,), color=color, filled=False, label=label)
-        ax.legend(fontsize=9, loc="upper right")
-        ax.set_title(f"future reactor + SNS: {FIG4_LEVEL:.0%} regions")
+        ax.set_title(f"future-combined-1bin vs future-combined: {FIG4_LEVEL:.0%} regions", fontsize=10)
     fig.tight_layout()
     return _save(rep, fig, "fig4", "90% regions, future-combined-1bin vs future-combined (10 bins)")
 
@@ -193,9 +192,8 @@ def _corner(rep: Reproduction, scenario: str, stem: str, title: str) -> list[str
     from .figures import fit_corner_figure
 
     fit = rep.fit(scenario)
-    fig = fit_corner_figure(fit, fit.poi_names)
-    fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    # future-combined's ee modes are needle-thin islands: zoomed insets show their shape
+    fig = fit_corner_figure(fit, fit.poi_names, title=f"{scenario}: {title}", insets=scenario.startswith("future-combined"))
     return _save(rep, fig, stem, f"triangle plot, {scenario}")
 
 
@@ -284,23 +282,15 @@ def make_measured(rep: Reproduction) -> list[str]:
            f"{__version__}, seed {rep.seed}; measured data: quick-look preset (smc, 1000 particles, ESS >= 4000); "
            f"projection: {rep.preset} preset."]
     atomic_write_text(rep.out / "measured.md", "\n".join(md) + "\n")
-    fig, axes = _plt().subplots(1, len(MEASURED_PARAMETERS), figsize=(17, 3.6), sharey=True)
-    for ax, p in zip(axes, MEASURED_PARAMETERS, strict=True):
-        for k, entry in enumerate(table.values()):
-            for lo, hi in entry["sets"][p]:
-                ax.plot([lo, hi], [k, k], color=f"C{k}", lw=6, solid_capstyle="butt")
-        ax.axvline(0.0, color="red", lw=0.8)
-        if p in TABLE3_PARAMETERS:
-            ax.set_xlim(-1.6, 1.6)
-            ax.set_xlabel(latex_label(p))
-        else:  # a reactor alone leaves the muon flavor at +-7: drawn to the panel's edges
-            ax.set_xlim(-1.0, 2.0)
-            ax.set_xlabel(latex_label(p) + " (effective, Earth)")
-    axes[0].set_yticks(range(len(table)))
-    axes[0].set_yticklabels([entry["label"] for entry in table.values()], fontsize=8)
-    axes[0].invert_yaxis()
-    fig.suptitle("Accelerator, reactor and solar complementarity on measured data: 95% credible sets")
-    fig.tight_layout()
+    from ..plotting import credible_sets_figure
+
+    # a reactor alone leaves the muon flavor at +-7: the effective panels end at [-1, 2], and sets running past an
+    # axis end are marked there with their end values
+    xlims = {p: ((-1.6, 1.6) if p in TABLE3_PARAMETERS else (-1.0, 2.0)) for p in MEASURED_PARAMETERS}
+    xlabels = {p: latex_label(p) + " (effective, Earth)" for p in MEASURED_PARAMETERS if p not in TABLE3_PARAMETERS}
+    fig = credible_sets_figure([(f"{label}\n{name}", entry["sets"]) for (label, name, _), entry in zip(rows, table.values(), strict=True)],
+                               MEASURED_PARAMETERS, xlims, float(TABLE3_LEVEL), xlabels=xlabels,
+                               title="Accelerator, reactor and solar complementarity on measured data: 95% credible sets")
     return _save(rep, fig, "measured", "95% sets from measured data and the projection") + ["measured.md", "measured.json"]
 
 
