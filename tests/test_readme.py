@@ -16,8 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 #: Documents whose title still names a tracker issue (edited by others; strict: the test fails once fixed,
 #: so this entry is then removed).
-KNOWN_ISSUE_TITLES = {"data.md": "title: 'Measured data (issue 11)'",
-                      "solar.md": "title: 'Solar neutrinos in xenon: ... (issue 23)'"}
 #: Phrases that refer to documents outside the repository.
 OUTSIDE = [re.compile(p) for p in (r"\bSPEC\s+S\d", r"\bspec(ification)? section", r"\bissue\s+#?\d+",
                                    r"as the issue", r"/work/", r"shared/STYLE")]
@@ -57,9 +55,7 @@ def test_command_row_lists_every_option(name):
     assert not missing, f"README row of `cevns {name}` misses {missing}"
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, id=p.name, marks=pytest.mark.xfail(
-    strict=True, reason=KNOWN_ISSUE_TITLES[p.name])) if p.name in KNOWN_ISSUE_TITLES else pytest.param(p, id=p.name)
-    for p in DOCUMENTS])
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in DOCUMENTS])
 def test_documents_stand_alone(path):
     text = path.read_text()
     for pattern in OUTSIDE:
