@@ -1,4 +1,4 @@
-"""Targets (isotope mixtures) and detector response (SPEC S1, S3).
+"""Targets (isotope mixtures) and detector response (Dent et al., arXiv:1711.03521, eqs. 1-2; Dent et al., arXiv:1711.03521).
 
 A :class:`Target` is built from a chemical formula (``"CsI"``, ``"Ge"``) with
 natural isotopic abundances and atomic masses from ``periodictable``; every
@@ -71,7 +71,7 @@ class Target:
 
     @property
     def beta(self) -> float:
-        """Isotope-averaged Z/N ratio, sum_i w_i Z_i / sum_i w_i N_i (SPEC S6), w_i = nuclei per kg."""
+        """Isotope-averaged Z/N ratio, sum_i w_i Z_i / sum_i w_i N_i (Dent et al., arXiv:1711.03521, sec. II), w_i = nuclei per kg."""
         z = sum(i.nuclei_per_kg * i.z for i in self.isotopes)
         n = sum(i.nuclei_per_kg * i.n for i in self.isotopes)
         return float(z / n)

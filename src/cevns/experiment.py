@@ -1,6 +1,6 @@
-"""Experiments: source x detector x exposure -> response kernels -> expected counts (SPEC S3, S4).
+"""Experiments: source x detector x exposure -> response kernels -> expected counts (Dent et al., arXiv:1711.03521; Dent et al., arXiv:1711.03521, its likelihood).
 
-Expected signal in bin j (SPEC S3):
+Expected signal in bin j (Dent et al., arXiv:1711.03521):
 
     mu_j = exposure * sum_isotopes n_T * sum_components Phi_c
            * Integral_bin dT eff(T) Integral_{E_min(T)} dE phi_c(E) dsigma_a/dT
@@ -13,7 +13,7 @@ couplings, Q_ab = C_ab . x, x = (1, eps), the signal is an exact quadratic form
 
     mu_jc(eps) = x^T H_jc x,    H_jc = sum_i K[j, c, i] sum_b C_ab(i) C_ab(i)^T
 
-so likelihood evaluations need no integration (SPEC S4, non-negotiable 6).
+so likelihood evaluations need no integration (Dent et al., arXiv:1711.03521, its likelihood).
 
 Physics beyond one form factor and contact couplings keeps this structure. The
 charge is a sum of *pieces* C_i . x, each with its own recoil-energy weight w_i(T):
@@ -48,7 +48,7 @@ from .sources.base import Source, SourceComponent
 
 #: Parameters the rate is an exact quadratic form in, x = (1, *LINEAR_PARAMETERS):
 #: the twelve NSI couplings; the shift of sin^2(theta_W) from the scenario's value (the SM
-#: charge is affine in it, SPEC S1); ``eps_zprime``, a flavor-universal vector mediator coupling
+#: charge is affine in it, Dent et al., arXiv:1711.03521, eqs. 1-2); ``eps_zprime``, a flavor-universal vector mediator coupling
 #: to u and d quarks alike, as its contact value eps(q = 0) = g_nu g_q / (sqrt2 G_F m^2)
 #: (with the propagator m^2/(m^2 + q^2) when [physics] sets a mediator mass; docs/physics.md);
 #: and ``mu_nu``, the neutrino magnetic moment in units of MU_NU_UNIT Bohr magnetons.
@@ -88,7 +88,7 @@ def nucleon_linear_coefficients(z: int, n: int, sin2_theta_w: float, convention:
 
 @dataclass(frozen=True)
 class PhysicsOptions:
-    """Physics choices shared by all experiments of a scenario (SPEC S1).
+    """Physics choices shared by all experiments of a scenario (Dent et al., arXiv:1711.03521, eqs. 1-2).
 
     Attributes
     ----------
@@ -99,13 +99,13 @@ class PhysicsOptions:
     form_factor : str
         Key of :data:`cevns.physics.form_factors.FORM_FACTORS` ("helm" default).
     couplings : {"tree", "radiative"}
-        Nucleon vector couplings: tree level (SPEC S1) or radiatively corrected
+        Nucleon vector couplings: tree level (Dent et al., arXiv:1711.03521, eqs. 1-2) or radiatively corrected
         (Barranco, Miranda & Rashba 2005; :mod:`cevns.physics.couplings`).
     neutron_radius_fm : float or None
         Point-neutron rms radius (fm) of every isotope of the target: separate Helm form
         factors for protons (point-proton radius from the charge radius where tabulated in
         :data:`cevns.physics.form_factors.NUCLEAR_RADII`, else the default Helm radius) and
-        neutrons. None: one form factor for both (SPEC S1).
+        neutrons. None: one form factor for both (Dent et al., arXiv:1711.03521, eqs. 1-2).
     log10_mediator_mass_MeV : float or None
         log10 of the vector mediator mass in MeV: the ``eps_zprime`` coupling gets the
         propagator m^2/(m^2 + 2 m_N T). None: a heavy (contact) mediator.

@@ -245,7 +245,7 @@ def make_table3(rep: Reproduction) -> list[str]:
 _EPS = {name: html_label(name) for name in ("eps_u_ee", "eps_d_ee", "eps_u_mumu", "eps_d_mumu", "eff_eps_ee", "eff_eps_mumu")}
 
 #: The complementarity of the paper on measured data: (label, scenario) per data combination, 4 couplings each;
-#: with the Sun (XENONnT 8B, issue 23: nu_e, nu_mu and nu_tau, the tau couplings held at 0; docs/solar.md).
+#: with the Sun (XENONnT 8B: nu_e, nu_mu and nu_tau, the tau couplings held at 0; docs/solar.md).
 #: CsI 2021 contains the 2017 data; COHERENT's two data sets do not share their SNS flux normalisations
 #: (docs/data.md, "Combined"). The argon fits take 2-4 minutes each with the fast preset (docs/data.md, Speed).
 MEASURED_FITS = (("COHERENT CsI 2021 (PE x time)", "coherent-csi-2021-4p"),

@@ -8,7 +8,7 @@ systematics, and the observed counts. Builders make them (``cevns.builders.scena
 turns them into the constructor arguments of :class:`cevns.model.Model`
 (``Model.from_channels``). This module knows channels, not scenarios.
 
-What comes from where (SPEC S4):
+What comes from where (Dent et al., arXiv:1711.03521, its likelihood):
 
 * couplings: the scenario's ``[fit] free`` NSI couplings and ``sin2_theta_w`` (flat
   priors on the given ranges); ``[fit] fixed`` couplings enter the constant part of

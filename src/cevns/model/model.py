@@ -2,7 +2,7 @@
 
 A :class:`Model` is built once from a scenario (:meth:`Model.from_scenario`) and
 is then pure array algebra: nothing integrates at evaluation time (the response
-kernels are precomputed, SPEC S4). Data are an argument of every method, never
+kernels are precomputed, Dent et al., arXiv:1711.03521, its likelihood). Data are an argument of every method, never
 state, so toys, Asimov sets at any truth and profile scans reuse one model.
 
 Expected counts in bin k (all experiments' bins concatenated, K in all):

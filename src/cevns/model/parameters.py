@@ -5,7 +5,7 @@ name, kind, bounds, prior and initial value. The kinds:
 
 ``coupling``
     A parameter the vector charge is affine in: any of the twelve NSI couplings,
-    or ``sin2_theta_w`` (the SM charge Z (1/2 - 2 s) - N/2 is affine in s, SPEC S1).
+    or ``sin2_theta_w`` (the SM charge Z (1/2 - 2 s) - N/2 is affine in s, Dent et al., arXiv:1711.03521, eqs. 1-2).
     The rate is an exact quadratic form in the couplings. Flat prior on ``bounds``.
 ``physics``
     A physics parameter that enters the rate non-linearly: the response kernels are
@@ -15,7 +15,7 @@ name, kind, bounds, prior and initial value. The kinds:
     A free normalisation (e.g. the CEvNS signal strength): multiplies its samples,
     flat prior on ``bounds``. Sampled, never marginalised (it has no constraint).
 ``normsys``
-    A Gaussian-constrained normalisation, factor nu with prior N(1, sigma) (SPEC S4:
+    A Gaussian-constrained normalisation, factor nu with prior N(1, sigma) (Dent et al., arXiv:1711.03521, its likelihood:
     flux and background normalisations; the paper's choice).
 ``lognormsys``
     A normalisation with a log-normal prior: parameter z ~ N(0, 1), factor (1 + sigma)^z

@@ -1,4 +1,4 @@
-"""Standard Model and NSI vector charges of a nucleus (SPEC S1).
+"""Standard Model and NSI vector charges of a nucleus (Dent et al., arXiv:1711.03521, eqs. 1-2).
 
 Heavy-mediator vector NSI with the quarks (Barranco, Miranda & Rashba,
 JHEP 12 (2005) 021, eq. 2; the paper arXiv:1711.03521, eq. 2):
@@ -16,7 +16,7 @@ kernels (``cevns.experiment``) contract with.
 
 Coupling conventions (:data:`COUPLING_CONVENTIONS`, keyword ``convention``):
 
-* ``"tree"`` (default, SPEC S1): g_p = 1/2 - 2 sin^2(theta_W), g_n = -1/2, with the
+* ``"tree"`` (default, Dent et al., arXiv:1711.03521, eqs. 1-2): g_p = 1/2 - 2 sin^2(theta_W), g_n = -1/2, with the
   low-energy sin^2(theta_W) = 0.2387 of :mod:`cevns.units`.
 * ``"radiative"``: the one-loop couplings of Barranco, Miranda & Rashba, JHEP 12
   (2005) 021, with the PDG 2004 neutrino-nucleon parameters
@@ -120,7 +120,7 @@ def radiative_nucleon_charges(
 def weak_nucleon_charges(sin2_theta_w: float, convention: str = "tree") -> tuple[float, float]:
     """Vector couplings of the Z to proton and neutron: (g_p, g_n).
 
-    ``convention="tree"`` (default): g_p = 1/2 - 2 sin^2(theta_W), g_n = -1/2 (SPEC S1;
+    ``convention="tree"`` (default): g_p = 1/2 - 2 sin^2(theta_W), g_n = -1/2 (Dent et al., arXiv:1711.03521, eqs. 1-2;
     PDG electroweak review). ``convention="radiative"``: :func:`radiative_nucleon_charges`
     (Barranco, Miranda & Rashba 2005), where ``sin2_theta_w`` is the MS-bar value at the
     Z pole (0.2312 there), not the low-energy 0.2387.
@@ -171,7 +171,7 @@ def nsi_matrices(vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def vector_charge(
     z: int, n: int, eps_u: np.ndarray, eps_d: np.ndarray, sin2_theta_w: float, convention: str = "tree"
 ) -> np.ndarray:
-    """Full vector-charge matrix Q_ab (shape (..., 3, 3)) of SPEC S1 / Barranco et al. eq. 2.
+    """Full vector-charge matrix Q_ab (shape (..., 3, 3)) of Dent et al., arXiv:1711.03521, eqs. 1-2 / Barranco et al. eq. 2.
 
     Parameters
     ----------
@@ -271,7 +271,7 @@ def nucleon_charge_coefficients(z: int, n: int, sin2_theta_w: float, convention:
 
     and this returns (P, M). P + M equals :func:`charge_coefficients`; with
     F_p = F_n = F the charge is F Q (the form factor then multiplies the cross
-    section as F^2, SPEC S1).
+    section as F^2, Dent et al., arXiv:1711.03521, eqs. 1-2).
     """
     g_p, g_n = weak_nucleon_charges(sin2_theta_w, convention)
     coeff = np.zeros((2, 3, 3, 1 + N_NSI))

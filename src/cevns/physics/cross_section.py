@@ -1,4 +1,4 @@
-"""CEvNS differential cross section (SPEC S1).
+"""CEvNS differential cross section (Dent et al., arXiv:1711.03521, eqs. 1-2).
 
     dsigma/dT = G_F^2 m_N / pi * K(T, E) * F^2(q) * sum_b |Q_ab|^2
 
@@ -56,7 +56,7 @@ def differential_cross_section(
     form_factor_squared : array
         F^2(q^2 = 2 m_N T).
     kinematics : {"standard", "paper"}
-        Kinematic factor form (SPEC S1).
+        Kinematic factor form (Dent et al., arXiv:1711.03521, eqs. 1-2).
     """
     return reduced_differential_cross_section(
         t_recoil, e_nu, m_nucleus, form_factor_squared, kinematics

@@ -1,7 +1,7 @@
-"""Closed-form NSI degeneracies of the CEvNS rate (SPEC S6; the paper arXiv:1711.03521, section II.3, Fig. 1).
+"""Closed-form NSI degeneracies of the CEvNS rate (Dent et al., arXiv:1711.03521, sec. II; the paper arXiv:1711.03521, section II.3, Fig. 1).
 
 For one neutrino flavor with only flavor-diagonal couplings (eps^u, eps^d) the
-vector charge of a nucleus with Z protons and N neutrons is (SPEC S1)
+vector charge of a nucleus with Z protons and N neutrons is (Dent et al., arXiv:1711.03521, eqs. 1-2)
 
     Q = Z g_p + N g_n + Z (2 eps^u + eps^d) + N (eps^u + 2 eps^d).
 
@@ -13,7 +13,7 @@ Q^2 = Q_SM^2, i.e. on two parallel lines in the (eps^u, eps^d) plane:
 * Q = -Q_SM (the "mirror" line):
   (1 + 2 beta) eps^u + (2 + beta) eps^d = -2 (beta g_p + g_n).
   It crosses the eps^u axis at -2 (g_n + beta g_p)/(1 + 2 beta) (the form
-  SPEC S6 quotes) and the eps^d axis at -2 (g_n + beta g_p)/(2 + beta).
+  Dent et al., arXiv:1711.03521, sec. II quotes) and the eps^d axis at -2 (g_n + beta g_p)/(2 + beta).
 
 Two targets with different beta have lines with different slopes; the four
 crossings of {SM, mirror}_A x {SM, mirror}_B leave both rates at their SM
@@ -62,7 +62,7 @@ class TargetLines:
     ----------
     slope : float            d eps^d / d eps^u of both lines, -(1 + 2 beta)/(2 + beta)
     intercept_sm : float     eps^d at eps^u = 0 of the SM line (0)
-    intercept_mirror : float eps^u-axis crossing of the mirror line, -2 (g_n + beta g_p)/(1 + 2 beta) (SPEC S6)
+    intercept_mirror : float eps^u-axis crossing of the mirror line, -2 (g_n + beta g_p)/(1 + 2 beta) (Dent et al., arXiv:1711.03521, sec. II)
     intercept_mirror_d : float eps^d-axis crossing of the mirror line, -2 (g_n + beta g_p)/(2 + beta)
     ring_center : (float, float)  centre of the SM-rate circle in (eps^q_ee, eps^q_emu)
     ring_radius : float

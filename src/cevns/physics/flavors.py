@@ -12,7 +12,7 @@ class Flavor(str, Enum):
 
     ``index`` is the lepton-flavor index (e=0, mu=1, tau=2) that selects the
     row of the NSI matrix; CEvNS is vector-like, so an antineutrino sees the
-    same vector charge as the neutrino of its flavor (SPEC S1).
+    same vector charge as the neutrino of its flavor (Dent et al., arXiv:1711.03521, eqs. 1-2).
     """
 
     NU_E = "nu_e"

@@ -1,4 +1,4 @@
-"""Nuclear form factors F(q) (same for protons and neutrons, SPEC S1).
+"""Nuclear form factors F(q) (same for protons and neutrons, Dent et al., arXiv:1711.03521, eqs. 1-2).
 
 Pluggable: :data:`FORM_FACTORS` maps a name to a function
 ``f(q_MeV, mass_number) -> F`` so scenarios can choose one by name.

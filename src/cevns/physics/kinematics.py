@@ -36,7 +36,7 @@ def momentum_transfer_squared(t_recoil: ArrayLike, m_nucleus: float) -> np.ndarr
 def kinematic_factor(t_recoil: ArrayLike, e_nu: ArrayLike, m_nucleus: float, form: str = "standard") -> np.ndarray:
     """Dimensionless kinematic factor of the CEvNS cross section.
 
-    ``"standard"``: 1 - m_N T / (2 E^2) (Barranco et al. 2005; SPEC S1).
+    ``"standard"``: 1 - m_N T / (2 E^2) (Barranco et al. 2005; Dent et al., arXiv:1711.03521, eqs. 1-2).
     ``"paper"``: (1/2) (1 - m_N T / E^2 + (1 - T/E)^2) (arXiv:1711.03521, eq. 1),
     equal to the standard form up to terms of order T/E.
 

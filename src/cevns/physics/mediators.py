@@ -5,7 +5,7 @@ A vector boson Z' of mass m with couplings
     L = Z'_mu ( sum_ab g^nu_ab  nubar_a gamma^mu P_L nu_b  +  sum_q g_q qbar gamma^mu q )
 
 adds to the Z exchange. Integrating it out at momentum transfer q^2 = 2 m_N T (MeV^2)
-gives the contact NSI of SPEC S1 with a q-dependent strength,
+gives the contact NSI of Dent et al., arXiv:1711.03521, eqs. 1-2 with a q-dependent strength,
 
     eps^q_ab(q^2) = g^nu_ab g_q / (sqrt(2) G_F (m^2 + q^2))                     (1)
                   = eps^q_ab(0) * P(T),   P(T) = m^2 / (m^2 + 2 m_N T),

@@ -4,7 +4,7 @@ A :class:`Source` is a set of :class:`SourceComponent`; each component has one
 incoming :class:`~cevns.physics.flavors.Flavor`, a spectrum normalized to 1
 (MeV^-1), a flux at the detector (cm^-2 s^-1) and a Gaussian relative
 uncertainty on that flux, which the fit turns into a nuisance parameter
-(SPEC S2, S4).
+(Dent et al., arXiv:1711.03521; Dent et al., arXiv:1711.03521, its likelihood).
 
 Spectra expose one operation the experiment needs: quadrature nodes and
 weights for integrals  Integral_{E_lo}^{E_max} dE pdf(E) f(E)  for many lower

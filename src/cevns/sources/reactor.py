@@ -1,4 +1,4 @@
-"""Reactor electron-antineutrino source (SPEC S2).
+"""Reactor electron-antineutrino source (Dent et al., arXiv:1711.03521).
 
 Spectrum per fission, summed over the fissioning isotopes with fission
 fractions f_i:  dN/dE = sum_i f_i S_i(E) / sum_i f_i N_i  (normalized), with

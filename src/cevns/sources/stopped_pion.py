@@ -1,4 +1,4 @@
-"""Stopped-pion (pi+ decay at rest) neutrino source, e.g. the SNS (SPEC S2).
+"""Stopped-pion (pi+ decay at rest) neutrino source, e.g. the SNS (Dent et al., arXiv:1711.03521).
 
 pi+ -> mu+ nu_mu gives a prompt nu_mu line at E = (m_pi^2 - m_mu^2)/(2 m_pi);
 mu+ -> e+ nu_e nubar_mu at rest gives the Michel spectra (massless electron,

@@ -289,7 +289,7 @@ class ExperimentConfig(_Model):
 
 
 class FitConfig(_Model):
-    """Free parameters and data of a fit (SPEC S4)."""
+    """Free parameters and data of a fit (Dent et al., arXiv:1711.03521, its likelihood)."""
 
     free: dict[str, tuple[Number, Number]] = Field(default_factory=dict)
     fixed: dict[str, Number] = Field(default_factory=dict)

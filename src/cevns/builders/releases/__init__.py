@@ -1,4 +1,4 @@
-"""Measured data releases as model channels (issue 11, SPEC S9).
+"""Measured data releases as model channels (docs/data.md).
 
 A scenario's ``[[datasets]]`` entry names a release (a key of :data:`RELEASES`), the scenario
 source whose flavor spectra and fluxes it sees, the release's ``options`` (validated here, closed)

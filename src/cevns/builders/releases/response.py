@@ -1,4 +1,4 @@
-"""From recoil energy to a release's observable bins, linearly (issue 11).
+"""From recoil energy to a release's observable bins, linearly.
 
 The signal of a data release stays an exact quadratic form in the couplings: the recoil
 spectrum of every source component and isotope is integrated once into fine recoil-energy
