@@ -74,6 +74,7 @@ class Session:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        self.proc.wait()
 
 
 def written_after(folder: Path, pattern: str, moment: float, grace: float = 0.3) -> list[str]:
@@ -100,7 +101,7 @@ def assert_stopped(run: Session, rc: int, seconds: float, expected_rc: int, line
 
 
 # --- 1. interrupts --------------------------------------------------------------------------------------------------
-TOYS = ("toys", "coherent-2017-2p", "--params", "eps_u_ee", "-n", "400", "--out", "T")
+TOYS = ("toys", "coherent-2017-2p", "--params", "eps_u_ee", "-n", "20000", "--out", "T")  # runs until stopped
 
 
 @pytest.mark.parametrize("signum, group, workers", [(signal.SIGINT, True, "2"), (signal.SIGTERM, False, "2"),
@@ -119,7 +120,7 @@ def test_toys_stop_at_once_and_start_no_task_after_the_signal(tmp_path, signum, 
         run.kill()
     assert_stopped(run, rc, seconds, 128 + signum, "cevns: interrupted" if signum == signal.SIGINT else "cevns: terminated")
     assert written_after(store, "toy-*.json", run.signalled) == [], "toys were finished after the signal"
-    assert len(list(store.glob("toy-*.json"))) < 400
+    assert len(list(store.glob("toy-*.json"))) < 20000
     assert not (tmp_path / "T" / "toys.json").exists(), "an interrupted run wrote its summary"
     assert_task_files_verify(store)
 
@@ -147,6 +148,27 @@ def test_reproduce_interrupted_starts_no_new_fit(tmp_path, workers):
             from cevns.app.runs import completion_problem
 
             assert completion_problem(folder) is None
+
+
+def test_a_second_toys_run_into_the_same_folder_is_refused(tmp_path):
+    """Two `cevns toys` into one --out (other truths, the same toy keys): the second is refused in one line while the
+    first writes, instead of mixing its toys into the first's tasks/."""
+    run = Session(*TOYS, cwd=tmp_path)
+    try:
+        assert wait_until(lambda: any((tmp_path / "T" / "tasks").glob("toy-*.json")) or run.proc.poll() is not None, 150)
+        assert run.proc.poll() is None, run.stderr
+        second = subprocess.run([*CLI, "toys", "coherent-2017-2p", "--params", "eps_u_ee", "-n", "4", "--truth",
+                                 "eps_u_ee=0.1", "--out", "T"], cwd=tmp_path, capture_output=True, text=True, timeout=180)
+        assert run.proc.poll() is None, "the first run ended before the second was refused (the test could not check)"
+        assert_one_line_error(second, "--out", "another cevns process is writing", "wait for it to finish")
+    finally:
+        run.kill()
+    from cevns.io import checksum_json
+
+    for path in (tmp_path / "T" / "tasks").glob("*.json"):  # every toy is the first run's (truth: nominal)
+        record = json.loads(path.read_text())
+        assert record["spec"]["truth"] == {}, path
+        assert record["sha256"] == checksum_json({"spec": record["spec"], "result": record["result"]})
 
 
 # --- 3. fit folders and task caches are verified before they are trusted ------------------------------------------

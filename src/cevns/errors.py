@@ -52,6 +52,9 @@ class Interrupted(BaseException):
 
 #: The signals that stop a command: Ctrl-C (SIGINT, exit 130) and the system's or a batch scheduler's SIGTERM (143).
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: False in a task-farm worker process (cevns.app.tasks): there its manager handles the stop and terminates it, and
+#: an exception raised at an arbitrary point of a task (inside compiled code it is printed and ignored) is not wanted.
+GUARD_SIGNALS = True
 
 
 @contextlib.contextmanager
@@ -59,11 +62,15 @@ def interrupt_guard() -> Iterator[None]:
     """Turn SIGINT and SIGTERM into :class:`Interrupted` while inside (restored on leaving), which no library's
     ``except KeyboardInterrupt`` can swallow (scikit-learn's network training inside nautilus catches
     KeyboardInterrupt, warns and goes on, so a run would continue to the end and be taken as finished).
-    Outside the main thread (signals cannot be caught there) it does nothing."""
+    Outside the main thread (signals cannot be caught there) and in a task-farm worker (GUARD_SIGNALS) it does
+    nothing."""
 
     def handler(signum, frame):  # noqa: ANN001, ARG001
         raise Interrupted("interrupted" if signum == signal.SIGINT else "terminated", signum)
 
+    if not GUARD_SIGNALS:
+        yield
+        return
     previous = {}
     try:
         for signum in STOP_SIGNALS:

@@ -26,6 +26,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -173,6 +174,25 @@ def folder_lock(out: Path) -> Iterator[None]:
         yield
     finally:
         handle.close()
+
+
+@contextlib.contextmanager
+def directory_lock(out: Path) -> Iterator[None]:
+    """One writer per output folder without a lock file in it: an advisory ``flock`` on the folder itself (profile,
+    toys and forecast folders hold only their outputs). Refused with one line while another process holds it."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(out, os.O_RDONLY)
+    except OSError as err:
+        raise RunFolderError(f"{str(out)!r} cannot be created or read ({err.strerror})", "unusable") from None
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise RunFolderError(f"another cevns process is writing to {str(out)!r}", "locked") from None
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def write_completion(out: Path, settings: dict) -> None:

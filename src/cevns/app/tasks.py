@@ -25,7 +25,7 @@ another run.
 Interrupts: a SIGINT or SIGTERM (:class:`cevns.errors.Interrupted`) stops the farm at once. No task
 starts after it (the serial executor does not catch it, a pool worker that was interrupted refuses
 further tasks), queued tasks are cancelled and pool workers are terminated rather than awaited; what
-finished before stays in ``store``, verified.
+finished before stays in ``store`` (each task is stored as it finishes), verified.
 """
 
 from __future__ import annotations
@@ -68,31 +68,22 @@ class SerialExecutor(Executor):
 
 #: Set in a pool worker once it was interrupted: it starts no further task (the manager is stopping).
 _STOPPED = False
-#: Whether a pool worker is inside a task (an interrupt then stops the task; between tasks it only sets _STOPPED).
-_RUNNING = False
 
 
 def _run_task(function: Callable[[dict], Any], spec: dict) -> Any:  # noqa: ANN401
-    """A task in a pool worker: refused once this worker was interrupted, and an interrupt marks it stopped."""
-    global _STOPPED, _RUNNING
+    """A task in a pool worker: refused once this worker was interrupted."""
     if _STOPPED:
         raise Interrupted("interrupted: no new task after an interrupt")
-    _RUNNING = True
-    try:
-        return function(spec)
-    except (Interrupted, KeyboardInterrupt):
-        _STOPPED = True
-        raise
-    finally:
-        _RUNNING = False
+    return function(spec)
 
 
 def _worker_interrupted(signum, frame):  # noqa: ANN001, ANN202, ARG001
-    """SIGINT in a pool worker (Ctrl-C reaches the whole process group): stop the task it runs, start no other."""
+    """SIGINT in a pool worker (Ctrl-C reaches the whole process group): start no other task. The task it runs is
+    not interrupted by an exception (raised inside compiled code it would be printed and ignored): the manager,
+    stopping on the same Ctrl-C, terminates the worker; if only this worker was signalled, it ends its task and
+    refuses the next, which stops the manager."""
     global _STOPPED
     _STOPPED = True
-    if _RUNNING:
-        raise Interrupted("interrupted", signum)
 
 
 @contextmanager
@@ -141,10 +132,13 @@ def one_blas_thread():  # noqa: ANN201
 
 def _single_thread() -> None:
     """Process-pool initializer: one BLAS/OpenMP thread per worker (workers, not threads, share the cores);
-    SIGINT (Ctrl-C reaches the whole process group) stops the worker's task as :class:`Interrupted`, SIGTERM
-    (from the manager stopping the pool) ends the worker."""
+    SIGINT (Ctrl-C reaches the whole process group) marks the worker stopped (:func:`_worker_interrupted`),
+    SIGTERM (from the manager stopping the pool) ends it."""
     import signal
 
+    from .. import errors
+
+    errors.GUARD_SIGNALS = False  # a fit inside a task (cevns reproduce) leaves the signals to this worker's handlers
     signal.signal(signal.SIGINT, _worker_interrupted)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked while it started (_children_start_deaf)
@@ -304,19 +298,30 @@ def run_tasks(function: Callable[[dict], Any], specs: Sequence[dict], executor: 
     done = len(specs) - len(pending)
     pool = isinstance(executor, ProcessPoolExecutor)
     futures: dict[Future, int] = {}
+
+    def finish(future: Future) -> None:  # store a finished task at once: an interrupt keeps what finished
+        nonlocal done
+        i = futures[future]
+        value = _canonical(future.result())
+        if folder is not None:
+            atomic_write_json(folder / f"{specs[i]['key']}.json", task_record(specs[i], value))
+        results[i] = value
+        done += 1
+        if progress is not None:
+            progress(done, len(specs))
+
     try:
+        if isinstance(executor, SerialExecutor):  # each task runs as it is submitted: store it before the next
+            for i in pending:
+                future = executor.submit(function, specs[i])
+                futures[future] = i
+                finish(future)
+            return results
         with _children_start_deaf() if pool else nullcontext():  # submitting starts the pool's workers
             for i in pending:
                 futures[executor.submit(_run_task, function, specs[i]) if pool else executor.submit(function, specs[i])] = i
         for future in as_completed(futures):
-            i = futures[future]
-            value = _canonical(future.result())
-            if folder is not None:
-                atomic_write_json(folder / f"{specs[i]['key']}.json", task_record(specs[i], value))
-            results[i] = value
-            done += 1
-            if progress is not None:
-                progress(done, len(specs))
+            finish(future)
     except BaseException:  # an interrupt, or a task's error: no queued task may start after it
         for future in futures:
             future.cancel()

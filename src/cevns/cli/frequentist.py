@@ -7,6 +7,9 @@ write the outputs atomically into ``--out``, print. Every bad input is one Confi
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +60,22 @@ def _assignments(items: list[str] | None, flag: str) -> dict[str, float]:
             except ValueError:
                 raise ConfigError(f"{flag} {part!r}: {value.strip()!r} is not a number") from None
     return out
+
+
+def holds_out(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A command that may take ``--out``'s lock (``args.hold_out()``, :func:`cevns.app.runs.directory_lock`: one writer per
+    folder; a second toys run into the same folder is refused in one line instead of mixing its tasks in), held until
+    the command returns. Taken after the inputs are checked, so a refusal leaves no folder behind."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        from ..app.runs import directory_lock
+
+        with contextlib.ExitStack() as stack:
+            args.hold_out = lambda: stack.enter_context(directory_lock(Path(args.out)))
+            return command(args)
+
+    return run
 
 
 def _data(model, scenario, which: str, truth: dict[str, float]) -> np.ndarray:  # noqa: ANN001
@@ -140,6 +159,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     profiler = Profiler(model, data)
     for name in params:
         profiler.index(name)
+    args.hold_out()
     mle = fit_mle(profiler)
     out = Path(args.out)
     summary: dict[str, Any] = {"scenario": scenario.name, "data": args.data or scenario.config.fit.data, "truth": truth,
@@ -284,6 +304,7 @@ def cmd_toys(args: argparse.Namespace) -> int:
             raise ConfigError(f"--bayes grid needs at most 2 free parameters; {args.scenario} has {len(model.free_indices)}: use --bayes fit")
         specs = toy_specs(args.scenario, truth, params, args.n, args.seed, not args.no_auxiliary, args.bayes)
         out = Path(args.out)
+        args.hold_out()
         start = time.perf_counter()
         results = run_tasks(toy_task, specs, executor, store=out / "tasks", progress=progress_lines(args.scenario, "toys"))
         summary = {"scenario": args.scenario, "truth": truth, "params": params, "seed": args.seed,
@@ -346,6 +367,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             targets = [t.strip() for t in args.targets.split(",") if t.strip()]
             specs = target_pair_specs(args.scenario, targets, params, truth, args.points, args.profile_others)
         out = Path(args.out)
+        args.hold_out()
         results = run_tasks(forecast_task, specs, executor, store=out / "tasks",
                             progress=progress_lines(args.scenario, "forecast"))
     summary = {"scenario": args.scenario, "params": params, "experiment": args.experiment, "truth": truth, "points": []}
@@ -434,7 +456,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--truth", action="append", metavar="NAME=VALUE", help="Asimov truth (repeatable or comma-separated)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--json", action="store_true", help="print profile.json to stdout")
-    p.set_defaults(func=cmd_profile)
+    p.set_defaults(func=holds_out(cmd_profile))
 
     p = subparsers.add_parser(
         "toys", help="toy ensembles at a truth: test-statistic distribution and coverage of Wilks (and HPD) sets",
@@ -453,7 +475,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (tasks/ holds one JSON per finished toy)")
     p.add_argument("--json", action="store_true", help="print toys.json to stdout")
     _farm_options(p)
-    p.set_defaults(func=cmd_toys)
+    p.set_defaults(func=holds_out(cmd_toys))
 
     p = subparsers.add_parser(
         "forecast", help="expected 95%% widths of couplings against a detector setting, or per target pair",
@@ -472,4 +494,4 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--json", action="store_true", help="print forecast.json to stdout")
     _farm_options(p)
-    p.set_defaults(func=cmd_forecast)
+    p.set_defaults(func=holds_out(cmd_forecast))

@@ -117,11 +117,13 @@ FOLDER_REMEDIES = {
             "locked": "wait for it to finish or use another --out",
             "unusable": "use another --out"},
     "reproduce": {"locked": "wait for it to finish or use another --out", "unusable": "use another --out"},
+    **{command: {"locked": "wait for it to finish or use another --out", "unusable": "use another --out"}
+       for command in ("profile", "toys", "forecast")},
     "show": {"unverified": "refit it, or give --no-verify to read it as it is", "unusable": "give a fit folder"},
     "plot": {"unverified": "refit it, or give --no-verify to read it as it is", "unusable": "give fit folders"},
 }
 #: Commands whose RunFolderError is about --out (the others name a folder they read).
-OUT_FOLDER_COMMANDS = ("fit", "reproduce")
+OUT_FOLDER_COMMANDS = ("fit", "reproduce", "profile", "toys", "forecast")
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
