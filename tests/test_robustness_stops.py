@@ -1,4 +1,4 @@
-"""Robustness of the newer commands (issue 26): interrupts stop at once, fit folders and task caches are verified.
+"""Robustness of the newer commands: interrupts stop at once, fit folders and task caches are verified.
 
 Same style as tests/test_robustness.py (its helpers are reused). Interrupts: each command runs in its own session
 (process group), and Ctrl-C is a SIGINT to that whole group, as a terminal sends it; SIGTERM goes to the command's

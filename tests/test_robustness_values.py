@@ -1,4 +1,4 @@
-"""Robustness of the newer commands (issue 26): truths against the prior, output folders, messages, a seeded fuzz.
+"""Robustness of the newer commands: truths against the prior, output folders, messages, a seeded fuzz.
 
 Same style as tests/test_robustness.py (its helpers are reused): each command is a new ``cevns`` process in a tmp
 folder; a refusal is exit code 2, exactly one stderr line ``cevns: error: ...`` naming the option and the fix, and
