@@ -130,7 +130,7 @@ def load_verified_fit(folder: str | Path, verify: bool = True) -> FitResult:
         problem = completion_problem(folder)
         if problem is not None:
             raise RunFolderError(f"{str(folder)!r} holds no finished fit that verifies: {problem}", "unverified")
-    return load_fit(folder)
+    return load_fit(folder, verify=False)  # verified above, against the run's own record
 
 
 def check_folder(out: Path, settings: dict, config_text: str, resume: bool, force: bool) -> bool:

@@ -22,7 +22,7 @@ from scipy import stats
 
 from .._version import __version__
 from ..errors import ConfigError
-from ..io import atomic_write_json, atomic_write_text, atomic_write_with
+from ..io import atomic_write_json, atomic_write_text, atomic_write_with, sha256_file, verify_checksums
 from ..physics.effective import effective_nsi
 from .density import CREDIBLE_LEVELS, density_1d, hpd_intervals
 from .weights import weighted_quantile
@@ -48,6 +48,11 @@ class SamplerOutput:
     log_likelihood_birth: np.ndarray | None = None
 
 
+#: The files of a saved fit (FitResult.save); the first three are what load_fit reads.
+FIT_FILES = ("summary.json", "samples.csv", "weighted_samples.npz", "chain.txt", "chain.paramnames", "chain.ranges",
+             "chain.properties.ini")
+#: FitResult.save's record of the files it wrote (name -> SHA-256).
+CHECKSUM_RECORD = "checksums.json"
 #: Version of the fit-folder layout (summary.json keys, file names). 2: model layer, getdist chain.
 SCHEMA_VERSION = 2
 
@@ -245,6 +250,9 @@ class FitResult:
                             {n: b for n, b in self.bounds.items() if n in chain_names and n in self.parameters},
                             derived=[n for n in chain_names if n not in self.names])
         atomic_write_json(folder / "summary.json", self.summary())
+        # the library's own record of what it wrote (load_fit verifies it); a run's complete.json supersedes it
+        atomic_write_json(folder / CHECKSUM_RECORD, {"files": {name: sha256_file(folder / name) for name in FIT_FILES
+                                                              if (folder / name).exists()}})
         return folder
 
     # -- exports (cevns.inference.export) -------------------------------------------------------
@@ -326,9 +334,33 @@ def headline(entry: Mapping, level: str = "0.95") -> str:
     return text
 
 
-def load_fit(folder: str | Path) -> FitResult:
-    """A :class:`FitResult` from a saved fit folder (raises ConfigError naming the file if it is missing or corrupt)."""
+def fit_folder_problem(folder: str | Path) -> str | None:
+    """Why ``folder``'s fit files do not verify (None when they do): the checksums of a run's ``complete.json``,
+    else of :meth:`FitResult.save`'s ``checksums.json``, against the files."""
     folder = Path(folder)
+    for name in ("complete.json", CHECKSUM_RECORD):
+        path = folder / name
+        if path.exists():
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, ValueError):
+                return f"its {name} is corrupt"
+            files = record.get("files") if isinstance(record, dict) else None
+            return verify_checksums(folder, files, required=FIT_FILES[:3], vouched=FIT_FILES)
+    return f"it has no complete.json or {CHECKSUM_RECORD} (an unfinished run, or files not written by cevns)"
+
+
+def load_fit(folder: str | Path, verify: bool = True) -> FitResult:
+    """A :class:`FitResult` from a saved fit folder. ``verify`` (default): the files must match the checksums
+    the run (``complete.json``) or :meth:`FitResult.save` (``checksums.json``) recorded, so an edited, partial
+    or foreign folder raises ConfigError naming the reason; ``verify=False`` reads the files as they are (for
+    inspection). Raises ConfigError naming the file if one is missing or corrupt."""
+    folder = Path(folder)
+    if verify and folder.is_dir():
+        problem = fit_folder_problem(folder)
+        if problem is not None:
+            raise ConfigError(f"{folder} holds no fit that verifies: {problem}; refit it, or load it with verify=False "
+                              "to read it as it is", field="verify")
     summary_path = folder / "summary.json"
     try:
         summary = json.loads(summary_path.read_text())
