@@ -28,8 +28,9 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 
@@ -159,13 +160,13 @@ def check_folder(out: Path, settings: dict, config_text: str, resume: bool, forc
 
 
 @contextlib.contextmanager
-def folder_lock(out: Path) -> Iterator[None]:
-    """Hold the folder's lock (``.lock``) or refuse with one line: one writer per output folder."""
+def _exclusive(out: Path, acquire: Callable[[Path], Any], release: Callable[[Any], None], access: str) -> Iterator[None]:
+    """Hold an advisory ``flock`` on what ``acquire(out)`` opens (``out`` created first) or refuse with one line."""
     try:
         out.mkdir(parents=True, exist_ok=True)
-        handle = open(out / ".lock", "a")  # noqa: SIM115 - held for the run
+        handle = acquire(out)
     except OSError as err:
-        raise RunFolderError(f"{str(out)!r} cannot be created or written ({err.strerror})", "unusable") from None
+        raise RunFolderError(f"{str(out)!r} cannot be created or {access} ({err.strerror})", "unusable") from None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -173,26 +174,18 @@ def folder_lock(out: Path) -> Iterator[None]:
             raise RunFolderError(f"another cevns process is writing to {str(out)!r}", "locked") from None
         yield
     finally:
-        handle.close()
+        release(handle)
 
 
-@contextlib.contextmanager
-def directory_lock(out: Path) -> Iterator[None]:
+def folder_lock(out: Path) -> contextlib.AbstractContextManager[None]:
+    """Hold the folder's lock (``.lock``) or refuse with one line: one writer per output folder."""
+    return _exclusive(out, lambda o: open(o / ".lock", "a"), lambda h: h.close(), "written")  # noqa: SIM115
+
+
+def directory_lock(out: Path) -> contextlib.AbstractContextManager[None]:
     """One writer per output folder without a lock file in it: an advisory ``flock`` on the folder itself (profile,
     toys and forecast folders hold only their outputs). Refused with one line while another process holds it."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(out, os.O_RDONLY)
-    except OSError as err:
-        raise RunFolderError(f"{str(out)!r} cannot be created or read ({err.strerror})", "unusable") from None
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise RunFolderError(f"another cevns process is writing to {str(out)!r}", "locked") from None
-        yield
-    finally:
-        os.close(descriptor)
+    return _exclusive(out, lambda o: os.open(o, os.O_RDONLY), os.close, "read")
 
 
 def write_completion(out: Path, settings: dict) -> None:

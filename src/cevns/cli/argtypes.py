@@ -1,4 +1,5 @@
-"""argparse value types shared by every command: integers in a range (seeds, worker counts).
+"""argparse value types shared by every command: integers in a range (seeds, worker counts), and the one
+reader of ``NAME=VALUE`` options (``--nsi``, ``--truth``).
 
 A bad value is an ``argparse.ArgumentTypeError``, which the parser turns into one line
 (``cevns: error: argument --seed: ...``) and exit code 2.
@@ -7,7 +8,9 @@ A bad value is an ``argparse.ArgumentTypeError``, which the parser turns into on
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+
+from ..errors import ConfigError
 
 from ..inference.samplers import MAX_SEED  # seeds of numpy's legacy global generator (UltraNest): 32 bits
 
@@ -36,3 +39,24 @@ seed_value = integer_in(0, MAX_SEED)
 sequence_seed = integer_in(0, MAX_SEQUENCE_SEED)
 #: --workers and other counts
 positive_int = integer_in(1)
+
+
+def assignments(items: Sequence[str] | None, flag: str, canonical: Callable[[str], str], commas: bool = True,
+                same_hint: str = "") -> dict[str, float]:
+    """``NAME=VALUE`` items (repeatable; comma-separated too with ``commas``) -> {canonical(NAME): value}, one
+    ConfigError line naming ``flag`` for a malformed item, a name given twice (``same_hint`` says why two
+    spellings are one name) or a value that is not a number."""
+    out: dict[str, float] = {}
+    for item in items or []:
+        for part in item.split(",") if commas else [item]:
+            name, sep, value = part.partition("=")
+            if not sep or not name.strip():
+                raise ConfigError(f"{flag} {part!r}: expected NAME=VALUE, e.g. {flag} eps_u_ee=0.1")
+            key = canonical(name.strip())
+            if key in out:
+                raise ConfigError(f"{flag} {part!r}: {key} is already set{same_hint}; give it once")
+            try:
+                out[key] = float(value)
+            except ValueError:
+                raise ConfigError(f"{flag} {part!r}: {value.strip()!r} is not a number") from None
+    return out

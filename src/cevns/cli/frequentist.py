@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .argtypes import positive_int, sequence_seed
+from .argtypes import positive_int, sequence_seed, assignments
 from .shell import check_out_folder
 from ..errors import ConfigError
 from ..io import atomic_savefig, atomic_write_json, atomic_write_text, print_json
@@ -46,20 +46,7 @@ def _names(text: str, flag: str = "--params") -> list[str]:
 def _assignments(items: list[str] | None, flag: str) -> dict[str, float]:
     """``NAME=VALUE`` items (repeatable or comma-separated) -> {canonical name: value}; the values are checked
     against the model's parameter ranges where the model is built (``Model.check_values``)."""
-    out: dict[str, float] = {}
-    for item in items or []:
-        for part in item.split(","):
-            name, sep, value = part.partition("=")
-            if not sep or not name.strip():
-                raise ConfigError(f"{flag} {part!r}: expected NAME=VALUE, e.g. {flag} eps_u_ee=0.1")
-            key = _names(name, flag)[0]
-            if key in out:
-                raise ConfigError(f"{flag} {part!r}: {key} is already set; give it once")
-            try:
-                out[key] = float(value)
-            except ValueError:
-                raise ConfigError(f"{flag} {part!r}: {value.strip()!r} is not a number") from None
-    return out
+    return assignments(items, flag, lambda name: _names(name, flag)[0])
 
 
 def holds_out(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -24,26 +24,21 @@ from ..app.parallel import launcher_rank
 
 
 def parse_nsi_assignments(items: Sequence[str] | None) -> dict[str, float]:
-    """Parse ``NAME=VALUE`` strings into {canonical coupling name: value}."""
+    """Parse ``NAME=VALUE`` strings into {canonical coupling name: value} (finite values)."""
     from ..physics.couplings import UnknownCouplingError, canonical_nsi_name
+    from .argtypes import assignments
 
-    values: dict[str, float] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--nsi {item!r}: expected NAME=VALUE, e.g. --nsi eps_u_ee=0.1")
+    def canonical(name: str) -> str:
         try:
-            key = canonical_nsi_name(name.strip())
+            return canonical_nsi_name(name)
         except UnknownCouplingError as err:
             raise ConfigError(f"--nsi: {err}") from None
-        if key in values:
-            raise ConfigError(f"--nsi {item!r}: {key} is already set (eps_u_emu and eps_u_mue are one coupling); give it once")
-        try:
-            values[key] = float(value)
-        except ValueError:
-            raise ConfigError(f"--nsi {item!r}: {value!r} is not a number") from None
-        if not np.isfinite(values[key]):
-            raise ConfigError(f"--nsi {item!r}: value must be finite")
+
+    values = assignments(items, "--nsi", canonical, commas=False,
+                         same_hint=" (eps_u_emu and eps_u_mue are one coupling)")
+    for key, value in values.items():
+        if not np.isfinite(value):
+            raise ConfigError(f"--nsi {key}={value}: value must be finite")
     return values
 
 
