@@ -39,7 +39,7 @@ def test_mpiexec_fit_matches_single_process(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("coherent-2017-2p: log Z") == 1  # only rank 0 reports
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted([".lock", "config.toml", "run.json", "summary.json", "samples.csv", "corner.png", "corner.pdf",
+    assert names == sorted([".lock", "config.toml", "run.json", "summary.json", "checksums.json", "samples.csv", "corner.png", "corner.pdf",
                             "weighted_samples.npz", "smc_result.npz", "chain.txt", "chain.paramnames",
                             "chain.ranges", "chain.properties.ini", "complete.json"])  # no temporary leftovers
     mpi = json.loads((out / "summary.json").read_text())

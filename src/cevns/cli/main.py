@@ -145,10 +145,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
     else:
         print(f"{summary['scenario']}: log Z = {summary['log_evidence']:.3f} +- {summary['log_evidence_err']:.3f} "
               f"({summary['n_likelihood_calls']} likelihood calls, {summary['wall_seconds']:.1f} s)")
+        from ..inference.results import headline
+
         for name in result.shown_names + [n for n in ("eff_eps_ee", "eff_eps_mumu") if n in summary["parameters"]]:
-            entry = summary["parameters"][name]
-            sets = " U ".join(f"[{lo:+.4g}, {hi:+.4g}]" for lo, hi in entry["hpd"]["0.95"])
-            print(f"  {name:<14} median {entry['median']:+.4g}   95% HPD {sets}")
+            print(f"  {name:<14} {headline(summary['parameters'][name])}")
         print(f"outputs in {args.out}/")
     return 0
 
@@ -176,11 +176,17 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.all:  # then the nuisances, in the model's order
         names += [n for n in result.parameters if n not in names]
     width = max(len(n) for n in names)
-    print(f"{'parameter':<{width}}  {'median':>10}  {'68% HPD':<32}  95% HPD")
+    sets = {name: {lv: " U ".join(f"[{lo:+.4g}, {hi:+.4g}]" for lo, hi in s["parameters"][name]["hpd"][lv])
+                   for lv in ("0.68", "0.95")} for name in names}
+    inner = max(len("68% HPD"), *(len(v["0.68"]) for v in sets.values()))  # unions are as wide as they need
+    print(f"{'parameter':<{width}}  {'median':>11}  {'68% HPD':<{inner}}  95% HPD")
     for name in names:
         entry = s["parameters"][name]
-        sets = {lv: " U ".join(f"[{lo:+.4g}, {hi:+.4g}]" for lo, hi in entry["hpd"][lv]) for lv in ("0.68", "0.95")}
-        print(f"{name:<{width}}  {entry['median']:>+10.4g}  {sets['0.68']:<32}  {sets['0.95']}")
+        inside = entry.get("median_in_hpd", {}).get("0.95", True)  # a median between the modes is flagged
+        median = f"{entry['median']:>+10.4g}" + (" " if inside else "*")
+        print(f"{name:<{width}}  {median}  {sets[name]['0.68']:<{inner}}  {sets[name]['0.95']}")
+    if any(not s["parameters"][n].get("median_in_hpd", {}).get("0.95", True) for n in names):
+        print("* median outside the 95% HPD set (a multimodal posterior): quote the sets, not the median")
     return 0
 
 
