@@ -21,7 +21,7 @@ import pytest
 
 from test_robustness import CLI, assert_no_traceback, assert_one_line_error, describe, other_than_progress, snapshot, wait_until
 
-#: Progress lines of `cevns reproduce` (``fits: 4 (...) on 2 process worker(s)``, ``fits: 1/4 done (12 s)``, ``[1/2] fig3: ...``).
+#: Progress lines of `cevns reproduce` (``fits: 4 (...) on 2 process worker(s)``, ``fits: 1/4 done: NAME (log Z ..., ...)``, ``[1/2] fig3: ...``).
 REPRODUCE_PROGRESS = re.compile(r"^(fits: |\[\d+/\d+\] )")
 #: Seconds a stopped command may take to exit (measured 0.7-1.5 s on the two shared cores, mostly interpreter exit).
 STOP_SECONDS = 5.0

@@ -408,10 +408,14 @@ def reproduce(out: str | Path = DEFAULT_OUT, only: str | None = None, fast: bool
             count = {"serial": 1, "process": workers, "mpi": mpi.size - 1}.get(kind, workers)
             rep.log(f"fits: {len(needed)} ({', '.join(needed)}) on {count} {kind} worker(s)")
 
-        def progress(done: int, total: int) -> None:
-            rep.log(f"fits: {done}/{total} done ({time.perf_counter() - start_fits:.0f} s)")
+        count = [0]
 
-        run_tasks(_fit_task, specs, executor, progress=progress)
+        def finished(spec: dict, result: dict) -> None:  # name the fit that finished and what it found
+            count[0] += 1
+            rep.log(f"fits: {count[0]}/{len(specs)} done: {spec['scenario']} (log Z {result['log_evidence']:.3f}, "
+                    f"{result['wall_seconds']:.1f} s sampling; {time.perf_counter() - start_fits:.0f} s elapsed)")
+
+        run_tasks(_fit_task, specs, executor, finished=finished)
     fits_seconds = time.perf_counter() - start_fits
     provenance_path = out / "provenance.json"
     provenance = json.loads(provenance_path.read_text()) if provenance_path.exists() else {}

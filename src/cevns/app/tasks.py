@@ -261,7 +261,8 @@ def progress_lines(scenario: str, work: str) -> Callable[[int, int], None]:
 
 
 def run_tasks(function: Callable[[dict], Any], specs: Sequence[dict], executor: Executor | None = None,
-              store: str | Path | None = None, progress: Callable[[int, int], None] | None = None) -> list[Any]:
+              store: str | Path | None = None, progress: Callable[[int, int], None] | None = None,
+              finished: Callable[[dict, Any], None] | None = None) -> list[Any]:
     """Run ``function(spec)`` for every spec; results in spec order (JSON-canonical).
 
     Parameters
@@ -276,6 +277,9 @@ def run_tasks(function: Callable[[dict], Any], specs: Sequence[dict], executor: 
         Folder of finished tasks (``<key>.json``, written atomically): those found are not run again.
     progress
         Called as ``progress(done, total)`` after each task.
+    finished
+        Called as ``finished(spec, result)`` after each task run here (not for stored ones), so progress can name
+        the task that finished.
     """
     specs = [_canonical(s) for s in specs]
     executor = executor or SerialExecutor()
@@ -309,6 +313,8 @@ def run_tasks(function: Callable[[dict], Any], specs: Sequence[dict], executor: 
         done += 1
         if progress is not None:
             progress(done, len(specs))
+        if finished is not None:
+            finished(specs[i], value)
 
     try:
         if isinstance(executor, SerialExecutor):  # each task runs as it is submitted: store it before the next
