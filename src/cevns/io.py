@@ -121,3 +121,26 @@ def verify_checksums(folder: str | Path, files: Any, required: tuple[str, ...] =
         except OSError:
             return f"{name} is missing or unreadable"
     return None
+
+
+def read_record(path: str | Path) -> dict | None:
+    """A JSON object from ``path`` (None when it is missing, unreadable, not JSON or not an object)."""
+    try:
+        value = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def record_problem(folder: str | Path, name: str, required: tuple[str, ...] = (), vouched: tuple[str, ...] = (),
+                   missing: str | None = None) -> str | None:
+    """Why the checksum record ``name`` in ``folder`` (``{"files": {name: sha256}}``) does not vouch for the
+    folder's files (None when it does): missing (the reason ``missing``, by default "it has no NAME"), corrupt,
+    or :func:`verify_checksums`' reason."""
+    path = Path(folder) / name
+    if not path.exists():
+        return missing or f"it has no {name}"
+    record = read_record(path)
+    if record is None:
+        return f"its {name} is corrupt"
+    return verify_checksums(folder, record.get("files"), required, vouched)

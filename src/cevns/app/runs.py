@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -38,16 +37,17 @@ from .._version import __version__
 from ..spec.config import config_to_toml
 from ..errors import ConfigError, RunFolderError, interrupt_guard
 from ..inference.fitting import FitResult, fit, load_fit
+from ..inference.results import FIT_FILES
 from ..inference.samplers import points_phrase
-from ..io import atomic_savefig, atomic_write_json, atomic_write_text, sha256_file, verify_checksums
+from ..io import (atomic_savefig, atomic_write_json, atomic_write_text, read_record, record_problem, sha256_file,
+                  verify_checksums)
 from ..model import Model
 from ..builders.scenario import Scenario
 
 RUN_RECORD = "run.json"
 COMPLETION_RECORD = "complete.json"
 #: Files a finished run vouches for in complete.json (checksummed).
-RUN_FILES = ("config.toml", "summary.json", "samples.csv", "weighted_samples.npz", "chain.txt", "chain.paramnames",
-             "chain.ranges", "chain.properties.ini")
+RUN_FILES = ("config.toml", *FIT_FILES)
 #: Files whose presence means the folder holds (the start of) a run.
 RUN_MARKERS = ("config.toml", RUN_RECORD, COMPLETION_RECORD, "summary.json")
 
@@ -89,17 +89,9 @@ def _log(message: str, verbose: bool) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-def _read_json(path: Path) -> dict | None:
-    try:
-        value = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def verified_completion(out: Path, settings: dict) -> bool:
     """Whether ``out`` holds a finished run with exactly these settings whose files match their checksums."""
-    record = _read_json(out / COMPLETION_RECORD)
+    record = read_record(out / COMPLETION_RECORD)
     if record is None or record.get("settings") != settings:
         return False
     return completion_problem(out, record) is None
@@ -109,15 +101,11 @@ def completion_problem(out: Path, record: dict | None = None) -> str | None:
     """Why the fit folder ``out`` is not a verified finished run (None when it is): complete.json missing or
     corrupt, a file it vouches for changed or missing, a fit file it does not list (the one reader of fit
     folders: ``--resume``, ``cevns reproduce``, ``cevns show``, ``cevns plot``)."""
-    if record is None:
-        path = out / COMPLETION_RECORD
-        if not path.exists():
-            return f"it has no {COMPLETION_RECORD} (an unfinished or interrupted run, or files saved without one)"
-        record = _read_json(path)
-        if record is None:
-            return f"its {COMPLETION_RECORD} is corrupt"
-    return verify_checksums(out, record.get("files"), required=("summary.json", "samples.csv", "weighted_samples.npz"),
-                            vouched=RUN_FILES)
+    if record is not None:  # already read (verified_completion)
+        return verify_checksums(out, record.get("files"), required=FIT_FILES[:3], vouched=RUN_FILES)
+    return record_problem(out, COMPLETION_RECORD, required=FIT_FILES[:3], vouched=RUN_FILES,
+                          missing=f"it has no {COMPLETION_RECORD} "
+                                  "(an unfinished or interrupted run, or files saved without one)")
 
 
 def load_verified_fit(folder: str | Path, verify: bool = True) -> FitResult:
@@ -152,7 +140,7 @@ def check_folder(out: Path, settings: dict, config_text: str, resume: bool, forc
     config_path = out / "config.toml"
     if config_path.exists() and config_path.read_text() != config_text:
         raise RunFolderError(f"{str(out)!r} holds a run of a different configuration", "other-config")
-    record = _read_json(out / RUN_RECORD)
+    record = read_record(out / RUN_RECORD)
     if record is None or record.get("settings") != settings:
         raise RunFolderError(f"{str(out)!r} holds a run with other settings or none recorded (sampler, nlive, tolerance, "
                              f"seed, nuisances, version)", "other-settings")
@@ -224,7 +212,7 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
         reuse = mpi.root_decides(lambda: check_folder(out, resolved, config_text, settings.resume, settings.force))
         if reuse:
             _log(f"[{scenario.name}] finished run found in {out}: reusing it", settings.verbose and mpi.is_root)
-            return load_fit(out) if mpi.is_root else None
+            return load_fit(out, verify=False) if mpi.is_root else None  # check_folder verified complete.json
         fresh = mpi.is_root and not any((out / name).exists() for name in RUN_MARKERS)
         if mpi.is_root:
             (out / COMPLETION_RECORD).unlink(missing_ok=True)

@@ -22,7 +22,7 @@ from scipy import stats
 
 from .._version import __version__
 from ..errors import ConfigError
-from ..io import atomic_write_json, atomic_write_text, atomic_write_with, sha256_file, verify_checksums
+from ..io import atomic_write_json, atomic_write_text, atomic_write_with, record_problem, sha256_file
 from ..physics.effective import effective_nsi
 from .density import CREDIBLE_LEVELS, density_1d, hpd_intervals
 from .weights import weighted_quantile
@@ -338,16 +338,10 @@ def fit_folder_problem(folder: str | Path) -> str | None:
     """Why ``folder``'s fit files do not verify (None when they do): the checksums of a run's ``complete.json``,
     else of :meth:`FitResult.save`'s ``checksums.json``, against the files."""
     folder = Path(folder)
-    for name in ("complete.json", CHECKSUM_RECORD):
-        path = folder / name
-        if path.exists():
-            try:
-                record = json.loads(path.read_text())
-            except (OSError, ValueError):
-                return f"its {name} is corrupt"
-            files = record.get("files") if isinstance(record, dict) else None
-            return verify_checksums(folder, files, required=FIT_FILES[:3], vouched=FIT_FILES)
-    return f"it has no complete.json or {CHECKSUM_RECORD} (an unfinished run, or files not written by cevns)"
+    name = "complete.json" if (folder / "complete.json").exists() else CHECKSUM_RECORD
+    return record_problem(folder, name, required=FIT_FILES[:3], vouched=FIT_FILES,
+                          missing=f"it has no complete.json or {CHECKSUM_RECORD} "
+                                  "(an unfinished run, or files not written by cevns)")
 
 
 def load_fit(folder: str | Path, verify: bool = True) -> FitResult:
