@@ -11,12 +11,16 @@ from cevns.spec.config import load_config
 from cevns.builders.scenario import Scenario
 
 
-def scenario_with_options(name: str, options: dict, index: int = 0) -> Scenario:
-    """A built-in scenario with extra options merged into its data set number ``index``."""
+def scenario_with_options(name: str, options: dict, physics: dict | None = None, index: int = 0) -> Scenario:
+    """A built-in scenario with extra options merged into its data set number ``index`` (and ``physics``
+    overrides of its ``[physics]``)."""
     config = load_config(name)
     datasets = list(config.datasets)
     datasets[index] = datasets[index].model_copy(update={"options": {**datasets[index].options, **options}})
-    return Scenario(config.model_copy(update={"datasets": datasets}))
+    update = {"datasets": datasets}
+    if physics:
+        update["physics"] = config.physics.model_copy(update=physics)
+    return Scenario(config.model_copy(update=update))
 
 
 def release_copy(tmp_path: Path, folder: str) -> Path:
