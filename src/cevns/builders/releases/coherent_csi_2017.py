@@ -38,6 +38,9 @@ from ._io import check_column, grid_rows, read_table, release_folder
 from .response import deterministic_response, poisson_response, rebin_matrix, recoil_kernels
 
 FOLDER = "coherent-2017"
+#: steady-state samples of the release: option name -> file (beam-on AC is also the AC channel's data)
+STEADY_STATE_FILES = {"ac-on": "data_anticoincidence_beamOn.txt", "c-off": "data_coincidence_beamOff.txt",
+                      "ac-off": "data_anticoincidence_beamOff.txt"}
 DESCRIPTION = "COHERENT 2017 CsI[Na] (arXiv:1708.01294, release arXiv:1804.09459): PE x arrival time, 134 +- 22 fitted"
 
 #: the release's binning: 25 bins of 2 PE (0-50) x 24 bins of 0.5 us (0-12 us), PE index slowest
@@ -77,6 +80,13 @@ class Coherent2017Options(ReleaseOptions):
     #: fast); "separate": flux shared by source name, quenching log-normal or shape, acceptance shape
     systematics_model: str = Field("combined-norm", pattern="^(combined-norm|separate)$")
     recoil_bins: int = Field(500, ge=50, le=20000)
+    #: the steady-state samples whose (PE, time) counts make the template's shape, summed: the beam-on
+    #: anti-coincidence window ("ac-on"), the beam-off coincidence and anti-coincidence windows ("c-off",
+    #: "ac-off"; recorded with the same trigger timing). Its normalisation is the AC channel's either way.
+    steady_state_samples: list[str] = Field(default_factory=lambda: ["ac-on"], min_length=1)
+    #: time shape of the steady-state template: the samples' time projection ("projection") or uniform
+    #: in time ("flat"; the data contradict it: the anti-coincidence rate falls by half over the 12 us)
+    steady_state_time: str = Field("projection", pattern="^(projection|flat)$")
 
     @model_validator(mode="after")
     def _windows(self) -> Coherent2017Options:
@@ -86,6 +96,9 @@ class Coherent2017Options(ReleaseOptions):
         lo, hi = self.time_window_us
         if not (lo < hi and np.any(np.isclose(TIME_EDGES_US, lo)) and np.any(np.isclose(TIME_EDGES_US, hi))):
             raise ValueError(f"time_window_us {self.time_window_us} must be [low, high] on the release's 0.5-us edges 0 ... 12")
+        unknown = sorted(set(self.steady_state_samples) - set(STEADY_STATE_FILES))
+        if unknown:
+            raise ValueError(f"steady_state_samples: unknown {unknown}; choose from {', '.join(STEADY_STATE_FILES)}")
         unknown = sorted(set(self.shape_systematics) - {"quenching", "acceptance"})
         if unknown:
             raise ValueError(f"shape_systematics: unknown {unknown}; choose from 'quenching', 'acceptance'")
@@ -108,6 +121,7 @@ class ReleaseData:
 
     coincidence: np.ndarray
     anticoincidence: np.ndarray
+    steady_state_samples: dict[str, np.ndarray]  # STEADY_STATE_FILES keys -> (25, 24) counts
     time_prompt: np.ndarray
     time_delayed: np.ndarray
     time_neutrons: np.ndarray
@@ -119,7 +133,8 @@ def read_release(data_dir: str | None = None) -> ReleaseData:
     folder = release_folder(FOLDER, data_dir)
     pe_c, t_c = grid_rows(0.5 * (PE_EDGES[1:] + PE_EDGES[:-1]), 0.5 * (TIME_EDGES_US[1:] + TIME_EDGES_US[:-1]))
     grids = {}
-    for key, file in (("coincidence", "data_coincidence_beamOn.txt"), ("anticoincidence", "data_anticoincidence_beamOn.txt")):
+    files = {"coincidence": "data_coincidence_beamOn.txt", **STEADY_STATE_FILES}
+    for key, file in files.items():
         path = folder / file
         table = read_table(path, 3, nonnegative=(2,), n_rows=pe_c.size)
         check_column(path, table, 0, pe_c, "PE bin centre")
@@ -135,7 +150,7 @@ def read_release(data_dir: str | None = None) -> ReleaseData:
     path = folder / "promptPDF.txt"
     table = read_table(path, 2, nonnegative=(1,), n_rows=FINE_PE_EDGES.size - 1)
     check_column(path, table, 0, 0.5 * (FINE_PE_EDGES[1:] + FINE_PE_EDGES[:-1]), "PE bin centre")
-    return ReleaseData(grids["coincidence"], grids["anticoincidence"], pdfs["prompt"], pdfs["delayed"],
+    return ReleaseData(grids["coincidence"], grids["ac-on"], {k: grids[k] for k in STEADY_STATE_FILES}, pdfs["prompt"], pdfs["delayed"],
                        pdfs["neutrons"], table[:, 1])
 
 
@@ -239,12 +254,16 @@ def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
 
     prompt_neutrons = neutrons(options.acceptance)
 
-    # steady state: anti-coincidence counts, factorised template (PE projection x time projection)
+    # steady state: factorised template (PE projection x time projection of the chosen samples), normalised to
+    # the beam-on anti-coincidence count in the window
     ac = data.anticoincidence[pe_win, t_win]
+    samples = sum(data.steady_state_samples[k][pe_win, t_win] for k in options.steady_state_samples)
     total = ac.sum()
-    if total <= 0:
-        raise ConfigError(f"dataset {dataset.name!r}: the anti-coincidence data hold no events in the window")
-    steady_state = (np.outer(ac.sum(axis=1), ac.sum(axis=0)) / total).ravel()
+    if total <= 0 or samples.sum() <= 0:
+        raise ConfigError(f"dataset {dataset.name!r}: the steady-state samples hold no events in the window")
+    time_shape = (samples.sum(axis=0) / samples.sum() if options.steady_state_time == "projection"
+                  else np.full(ac.shape[1], 1.0 / ac.shape[1]))
+    steady_state = np.outer(samples.sum(axis=1) / samples.sum() * total, time_shape).ravel()
 
     if options.systematics_model == "combined-norm":
         return _combined_channels(dataset, options, source, data, recoil, forms, neutrons, nominal, prompt_neutrons,
