@@ -173,3 +173,57 @@ def test_dresden_fitted_normalisation_near_sm():
     mu = result.equal_weight["mu_cevns"]
     assert abs(np.mean(mu) - 1.0) < 2.0 * np.std(mu)
     assert np.mean(mu) > 2.0 * np.std(mu)  # a CEvNS signal is seen
+
+
+# --- germanium quenching -----------------------------------------------------------------------------
+
+def test_lindhard_quenching_closed_form():
+    """Lindhard (Lewin & Smith 1996, sec. 6): k(Ge) = 0.133 32^(2/3) / sqrt(72.63) = 0.1573 (the k = 0.157 quoted for
+    germanium); QF at 10 keVnr by hand: eps = 11.5 x 32^(-7/3) x 10 = 0.035373, g = 3 eps^0.15 + 0.7 eps^0.6 + eps
+    = 1.94650, QF = k g / (1 + k g) = 0.23438; the limits 0 (T -> 0) and 1 (T -> infinity)."""
+    from cevns.builders.releases.dresden_ii import germanium_z_a
+    from cevns.physics.quenching import lindhard_k, lindhard_quenching
+
+    z, a = germanium_z_a()
+    k = lindhard_k(z, a)
+    assert (z, k) == (32, pytest.approx(0.1573, abs=5e-5))
+    eps = 11.5 * 32 ** (-7 / 3) * 10.0
+    g = 3 * eps**0.15 + 0.7 * eps**0.6 + eps
+    assert lindhard_quenching(10.0, z, k) == pytest.approx(k * g / (1 + k * g), rel=1e-12)
+    assert lindhard_quenching(10.0, z, 0.157) == pytest.approx(0.2340, abs=2e-4)
+    assert lindhard_quenching(0.0, z, k) == 0.0 and lindhard_quenching(1e9, z, k) > 0.999
+    assert np.all(np.diff(lindhard_quenching(np.linspace(0.01, 100, 200), z, k)) > 0)
+    with pytest.raises(ValueError, match="k must be > 0"):
+        lindhard_quenching(1.0, z, 0.0)
+
+
+def test_dresden_quenching_models_and_the_shared_nuisance(tmp_path):
+    """Each quenching model gives its own signal (iron-filter > YBe > Lindhard below 1.5 keVee, as the
+    Dresden-II papers show); the Lindhard k nuisance is the change of the forms between k and k +- sigma, and two
+    germanium data sets naming it share one parameter."""
+    counts = {}
+    for model in ("iron-filter", "ybe", "lindhard"):
+        (channel,) = _scenario_with_options("dresden-ii", {"quenching": model}).channels_at(None)
+        counts[model] = channel.quadratic_forms[:, :, 0, 0].sum()
+    assert counts["iron-filter"] > counts["ybe"] > counts["lindhard"] > 0
+    (nominal,) = _scenario_with_options("dresden-ii", {"quenching": "lindhard", "lindhard_k_uncertainty": 0.004}).channels_at(None)
+    (up,) = _scenario_with_options("dresden-ii", {"quenching": "lindhard", "lindhard_k": 0.1573 + 0.004}).channels_at(None)
+    (shape,) = [s for s in nominal.systematics if s.name == "quenching_k_Ge" and s.applies_to == [nominal.component_names[0]]]
+    sm, sm_up = nominal.quadratic_forms[:, 0, 0, 0], up.quadratic_forms[:, 0, 0, 0]
+    assert np.allclose(np.array(shape.up) * sm, sm_up, rtol=2e-3)  # same recoil grid up to the k of 4 digits
+    assert sm_up.sum() > sm.sum()  # a larger k: more ionisation, more events above threshold
+    base = load_config("dresden-ii-lindhard")
+    second = base.datasets[0].model_copy(update={"name": "Dresden-II-b"})
+    model = cevns.Model.from_scenario(Scenario(base.model_copy(update={"datasets": [*base.datasets, second]})))
+    assert model.parameter_names.count("quenching_k_Ge") == 1
+    assert {"mu_cevns", "quenching_k_Ge"} <= set(model.parameter_names)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"lindhard_k": 0.2}, "need quenching = 'lindhard'"),
+    ({"quenching": "lindhard", "lindhard_k": 0.1, "lindhard_k_uncertainty": 0.2}, "smaller than lindhard_k"),
+    ({"quenching": "lindhard", "lindhard_k": -0.1}, "lindhard_k"),
+])
+def test_dresden_quenching_bad_options(options, message):
+    with pytest.raises(ConfigError, match=message):
+        _scenario_with_options("dresden-ii", options).channels_at(None)

@@ -12,7 +12,10 @@ repository's reading of them where the files say nothing (units, resolution, bac
   with the published variance at the data; docs/data.md).
 * Signal: package recoil spectrum for the scenario's reactor source (flux and fission fractions
   there) on natural Ge -> electron-equivalent energy Eee = QF(T) T with the tabulated quenching
-  (iron-filter or YBe column) -> Gaussian resolution sigma^2 = sigma_noise^2 + F eta Eee
+  (iron-filter or YBe column) or the Lindhard model (``quenching = "lindhard"``, k from ``lindhard_k``,
+  Lindhard's value for Ge by default; ``lindhard_k_uncertainty`` > 0 adds the shape nuisance
+  ``quenching_nuisance`` = ``quenching_k_Ge``, one parameter for every germanium channel that names it)
+  -> Gaussian resolution sigma^2 = sigma_noise^2 + F eta Eee
   (sigma_noise 68.5 eV, Fano 0.11, eta 2.96 eV per pair) -> 10-eV bins.
 * Backgrounds (free normalisations, flat priors on 0 .. 3 times their least-squares values on the
   ON data with the SM signal): a constant, an exponential exp(-C Eee) (epithermal neutrons) whose
@@ -31,6 +34,7 @@ from ...errors import ConfigError
 from ...spec import Channel
 from ._common import ReleaseOptions, flux_nuisances, parse_options, release_source, systematic
 from ._io import check_column, read_table, release_folder
+from ...physics.quenching import lindhard_k, lindhard_quenching
 from .response import gaussian_response, recoil_kernels
 
 FOLDER = "dresden-ii-2022"
@@ -47,7 +51,13 @@ class DresdenOptions(ReleaseOptions):
     flux_nuisances: str = Field("per-flavor", pattern="^(per-flavor|common|none)$")
     energy_window_keVee: list[float] = Field(default_factory=lambda: [0.2, 1.5], min_length=2, max_length=2)
     mass_kg: float = Field(2.924, gt=0)
-    quenching: str = Field("iron-filter", pattern="^(iron-filter|ybe)$")
+    quenching: str = Field("iron-filter", pattern="^(iron-filter|ybe|lindhard)$")
+    #: Lindhard k (``quenching = "lindhard"``); None: Lindhard's 0.133 Z^(2/3) A^(-1/2) for natural Ge (0.157)
+    lindhard_k: float | None = Field(None, gt=0)
+    #: +-1 sigma of k as a shape nuisance (0: k fixed); e.g. 0.004 (Bonhomme et al., EPJC 82 (2022) 815)
+    lindhard_k_uncertainty: float = Field(0.0, ge=0)
+    #: name of that nuisance: germanium channels that give the same name share one parameter
+    quenching_nuisance: str = Field("quenching_k_Ge", min_length=1)
     noise_sigma_keV: float = Field(0.0685, gt=0)
     fano_factor: float = Field(0.11, gt=0)
     pair_energy_keV: float = Field(2.96e-3, gt=0)
@@ -60,7 +70,18 @@ class DresdenOptions(ReleaseOptions):
         lo, hi = self.energy_window_keVee
         if not (lo < hi and np.any(np.isclose(EDGES_KEVEE, lo)) and np.any(np.isclose(EDGES_KEVEE, hi))):
             raise ValueError(f"energy_window_keVee {self.energy_window_keVee} must be [low, high] on the 10-eV edges 0.2 ... 1.5")
+        if self.quenching != "lindhard" and (self.lindhard_k is not None or self.lindhard_k_uncertainty > 0):
+            raise ValueError("lindhard_k and lindhard_k_uncertainty need quenching = 'lindhard'")
+        if self.lindhard_k is not None and self.lindhard_k <= self.lindhard_k_uncertainty:
+            raise ValueError("lindhard_k_uncertainty must be smaller than lindhard_k")
         return self
+
+
+def germanium_z_a() -> tuple[int, float]:
+    """Germanium's atomic number and mean atomic mass (periodictable): the Lindhard model's Z and A."""
+    import periodictable
+
+    return periodictable.Ge.number, periodictable.Ge.mass
 
 
 def read_release(data_dir: str | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -128,18 +149,32 @@ def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
     scale = rate / error**2  # effective counts per unit rate
     observed = (rate / error) ** 2
 
-    recoil_keV, qf = quenching[:, 0], quenching[:, 1 if options.quenching == "iron-filter" else 2]
-    eee_table = recoil_keV * qf
+    recoil_keV = quenching[:, 0]  # the table's recoil grid (keVnr), also the range of the Lindhard model here
+    z, a = germanium_z_a()
+    k = options.lindhard_k or lindhard_k(z, a)
 
-    def eee(t_keV: np.ndarray) -> np.ndarray:
-        return np.interp(t_keV, recoil_keV, eee_table)
+    def eee_of(model: str, k_value: float = k):  # noqa: ANN202
+        """Eee(T) (keV) of a quenching model: the release's table (interpolated) or Lindhard with k_value."""
+        if model == "lindhard":
+            return lambda t_keV: lindhard_quenching(t_keV, z, k_value) * np.asarray(t_keV, dtype=float)
+        table = recoil_keV * quenching[:, 1 if model == "iron-filter" else 2]
+        return lambda t_keV: np.interp(t_keV, recoil_keV, table)
 
+    eee = eee_of(options.quenching)
+    eee_grid = eee(recoil_keV)
     # recoils whose light can reach the window (5 sigma of the noise below its low edge), up to the end-point
-    t_min = float(np.interp(max(edges[0] - 5.0 * options.noise_sigma_keV, eee_table[1]), eee_table, recoil_keV))
+    t_min = float(np.interp(max(edges[0] - 5.0 * options.noise_sigma_keV, eee_grid[1]), eee_grid, recoil_keV))
+    if options.lindhard_k_uncertainty > 0:  # the lowest k gives the least light: start low enough for it
+        low = eee_of("lindhard", k - options.lindhard_k_uncertainty)(recoil_keV)
+        t_min = min(t_min, float(np.interp(max(edges[0] - 5.0 * options.noise_sigma_keV, low[1]), low, recoil_keV)))
     recoil = recoil_kernels(dataset.name, source, "Ge", t_min, float(recoil_keV[-1]), options.recoil_bins,
                             options.mass_kg * 1.0, physics)  # per day: the data are daily rates
-    response = gaussian_response(recoil.edges_keV, eee, lambda t: resolution_keV(eee(t), options), edges)
-    daily = recoil.fold(response)  # quadratic forms of the counts per day per bin
+
+    def daily_forms(eee_fn) -> np.ndarray:  # noqa: ANN001
+        """Quadratic forms of the counts per day per bin with the quenching Eee(T) = eee_fn(T)."""
+        return recoil.fold(gaussian_response(recoil.edges_keV, eee_fn, lambda t: resolution_keV(eee_fn(t), options), edges))
+
+    daily = daily_forms(eee)
     sm_rate = daily[:, :, 0, 0].sum(axis=1)
     forms = daily * scale[:, None, None, None]
 
@@ -152,7 +187,14 @@ def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
     nominal = {"flat": amplitudes[0], "epithermal": amplitudes[1], "l1_peaks": amplitudes[2], "m_shell": amplitudes[2]}
     backgrounds = {k: np.maximum(nominal[k], 1e-3 * max(amplitudes.max(), 1.0)) * templates[k] * scale for k in templates}
     r = (0.0, float(options.background_range))
-    systematics = [systematic(f"flat_{dataset.name}", "free-norm", ["flat"], range=r),
+    quenching_systematics = []
+    if options.lindhard_k_uncertainty > 0:
+        sm = daily[:, :, 0, 0]
+        ratios = [np.divide(daily_forms(eee_of("lindhard", k + sign * options.lindhard_k_uncertainty))[:, :, 0, 0], sm,
+                            out=np.ones_like(sm), where=sm > 0) for sign in (+1.0, -1.0)]
+        quenching_systematics = [systematic(options.quenching_nuisance, "shape", [c], up=ratios[0][:, i].tolist(),
+                                            down=ratios[1][:, i].tolist()) for i, c in enumerate(recoil.component_names)]
+    systematics = [*quenching_systematics, systematic(f"flat_{dataset.name}", "free-norm", ["flat"], range=r),
                    systematic(f"epithermal_{dataset.name}", "free-norm", ["epithermal"], range=r),
                    systematic(f"l1_{dataset.name}", "free-norm", ["l1_peaks", "m_shell"], range=r),
                    *dataset.systematics]
