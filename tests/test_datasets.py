@@ -159,10 +159,13 @@ def test_reactor_release_needs_reactor_source():
 # --- validation fits ---------------------------------------------------------------------
 @pytest.mark.slow
 def test_csi2017_fitted_cevns_counts_match_collaboration():
-    """Fitted CEvNS counts vs the collaboration's 134 +- 22 (Akimov et al. 2017, PE x time fit)."""
+    """Fitted CEvNS counts vs the collaboration's 134 +- 22 (Akimov et al. 2017, PE x time fit). The width within 20% of
+    22 (the release's floor is 21.4). The centre (141.0) is 0.32 sigma high, outside the 0.2-sigma goal: the
+    steady-state template alone moves it from 126 to 157 (docs/data.md), and the release does not say which the
+    collaboration used; the test keeps the earlier 0.5 sigma."""
     counts = _fitted_signal("coherent-csi-2017-data", "CsI-2017")
     assert abs(np.mean(counts) - 134.0) < 0.5 * 22.0
-    assert np.std(counts) == pytest.approx(22.0, rel=0.25)
+    assert np.std(counts) == pytest.approx(22.0, rel=0.2)
 
 
 @pytest.mark.slow

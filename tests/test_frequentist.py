@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from scipy import special, stats
+from scipy import optimize, special, stats
 
 import cevns
+from cevns.errors import ConfigError
 from cevns.inference import frequentist as fr
 
 
@@ -335,3 +336,36 @@ def test_profile_of_a_nuisance_degenerate_with_a_free_norm_is_its_prior(scenario
     pars = base.init[None].copy()
     pars[0, base.index(nuisance)] = 1.0 + sigma
     assert model.logpdf(pars, base.observed()) == pytest.approx(base.logpdf(pars, base.observed()), rel=1e-12)
+
+
+class _SignalPlusBackground:
+    """One Poisson bin, lambda = mu s + beta b: mu and the background level beta (which the floor holds fixed)."""
+
+    def __init__(self, s: float, b: float) -> None:
+        self.s, self.b = s, b
+        self.bounds = {"mu": (0.0, 10.0), "beta": (0.0, 10.0)}
+
+    def index(self, name: str) -> int:
+        return ["mu", "beta"].index(name)
+
+    def log_likelihood(self, pars, data):
+        lam = pars[:, 0] * self.s + pars[:, 1] * self.b
+        return data[0] * np.log(lam) - lam - special.gammaln(data[0] + 1.0)
+
+
+@pytest.mark.parametrize("n_signal, n_background", [(10.0, 5.0), (300.0, 1200.0), (2e4, 1e5)])
+def test_statistical_floor_is_the_fixed_background_wilks_interval(n_signal, n_background):
+    """The floor of mu with the background fixed: the roots of 2 [lam - n - n ln(lam / n)] = chi2_1(0.68) at n = s + b
+    (Asimov at mu = 1), solved by brentq independently, across three orders of magnitude of counts."""
+    model = _SignalPlusBackground(n_signal, n_background)
+    n = n_signal + n_background
+    q = lambda mu: 2.0 * (mu * n_signal + n_background - n - n * np.log((mu * n_signal + n_background) / n)) - stats.chi2.ppf(0.68, 1)  # noqa: E731
+    exact = [optimize.brentq(q, 1e-9, 1.0), optimize.brentq(q, 1.0, 10.0)]
+    lo, hi = fr.statistical_floor(model, np.array([n]), "mu", np.array([1.0, 1.0]), span=0.99 if n < 100 else 0.5,
+                                  n_points=4001)
+    assert [lo, hi] == pytest.approx(exact, rel=2e-4)
+    # Gaussian limit: the half-width tends to z(0.68) sqrt(s + b) / s
+    if n > 1e4:
+        assert 0.5 * (hi - lo) == pytest.approx(np.sqrt(stats.chi2.ppf(0.68, 1) * n) / n_signal, rel=1e-3)
+    with pytest.raises(ConfigError, match="reaches the scan's end"):
+        fr.statistical_floor(model, np.array([n]), "mu", np.array([1.0, 1.0]), span=1e-4)

@@ -45,7 +45,7 @@ known in closed form.
 from __future__ import annotations
 
 from .optimiser import MaximumLikelihood, Profiler, fit_mle, wilks_threshold
-from .profile import Profile1D, Profile2D, profile_1d, profile_2d
+from .profile import Profile1D, Profile2D, profile_1d, profile_2d, statistical_floor
 from .toys import (
     accepted_to_intervals, draw_toy, grid_covers, grid_hpd_intervals, grid_posterior, hpd_threshold,
     named_vector, neyman_critical_values, test_statistic, toy_statistics)
@@ -55,5 +55,5 @@ __all__ = [
     "MaximumLikelihood", "Profile1D", "Profile2D", "Profiler", "accepted_to_intervals", "draw_toy", "fit_mle",
     "grid_covers", "grid_hpd_intervals", "grid_posterior", "hpd_threshold", "named_vector",
     "neyman_critical_values", "poisson_central", "poisson_feldman_cousins", "poisson_upper_limit",
-    "profile_1d", "profile_2d", "test_statistic", "toy_statistics", "wilks_threshold"
+    "profile_1d", "profile_2d", "statistical_floor", "test_statistic", "toy_statistics", "wilks_threshold"
 ]
