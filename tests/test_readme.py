@@ -1,5 +1,5 @@
 """The README and docs stand alone: the README's command table lists every subcommand of the parser
-(``cevns.cli.main.build_parser``) with every one of its options, and no document points to a file that is not in
+(``cevns.cli.commands.build_parser``) with every one of its options, and no document points to a file that is not in
 the repository or to notes outside it (a specification's sections, an issue tracker)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cevns.cli.main import build_parser
+from cevns.cli.commands import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

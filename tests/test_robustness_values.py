@@ -245,7 +245,7 @@ def test_fuzz_cases_are_the_seeded_ones():
 
 def test_no_traceback_env_is_documented_in_the_internal_error_line():
     """An unexpected error (a bug) is one line too, naming how to see its traceback (CEVNS_TRACEBACK=1)."""
-    code = ("import importlib, sys; m = importlib.import_module('cevns.cli.main')\n"
+    code = ("import importlib, sys; m = importlib.import_module('cevns.cli.commands')\n"
             "def boom(args): raise TypeError('a bug')\n"
             "parser = m.build_parser\n"
             "def patched():\n    p = parser(); p._subparsers._group_actions[0].choices['scenarios'].set_defaults(func=boom); return p\n"

@@ -331,7 +331,7 @@ def test_reproduction_fit_with_default_sampler_matches_reference(name):
 
 def test_the_library_names_its_arguments_and_the_cli_its_flags():
     """The library's errors name the argument (``n_live``) and carry it as ``field``; only the CLI says ``--nlive``."""
-    from cevns.cli.main import _with_flags
+    from cevns.cli.commands import _with_flags
     from cevns.errors import ConfigError
     from cevns.inference.samplers import _validate
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import units
+from .errors import CevnsError
 from .physics.kinematics import momentum_transfer_squared
 from .spec.vocabulary import COHERENT_2017_ACCEPTANCE
 
 
-class TargetError(ValueError):
+class TargetError(CevnsError, ValueError):
     """A target material that cannot be built (unknown element or formula)."""
 
 

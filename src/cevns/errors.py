@@ -1,4 +1,11 @@
-"""The user-facing error types of cevns, and the stop signals (SIGINT, SIGTERM) turned into one (Interrupted)."""
+"""The user-facing error types of cevns, and the stop signals (SIGINT, SIGTERM) turned into one (Interrupted).
+
+Every error the library raises for a bad input is a :class:`CevnsError` (``except cevns.CevnsError`` catches them
+all) and also a ``ValueError`` (code written against ``except ValueError`` keeps working): ConfigError and
+RunFolderError here, ModelError (cevns.model), UnknownCouplingError (cevns.spec.vocabulary), UnknownConventionError
+(cevns.physics.couplings), TargetError (cevns.detectors), ExperimentError (cevns.experiment). This module imports
+nothing of the package, so every layer may import it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,14 @@ import signal
 from collections.abc import Iterator
 
 
-class ConfigError(ValueError):
+class CevnsError(Exception):
+    """The base of every error cevns raises for a bad input (a scenario, a value, a parameter, data, a folder).
+
+    Each subclass is a ``ValueError`` too; the CLI prints any of them as one line and exits with code 2.
+    """
+
+
+class ConfigError(CevnsError, ValueError):
     """Invalid user input: a scenario file, a command-line value, or a parameter.
 
     The message is one line that names the offending field and the fix; the

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import units
+from .errors import CevnsError
 from .detectors import Detector, Isotope
 from .physics.couplings import (COUPLING_CONVENTIONS, N_NSI, NEUTRON_QUARK_CONTENT, NSI_NAMES, PROTON_QUARK_CONTENT,
                                 nucleon_charge_coefficients, weak_nucleon_charge_slopes)
@@ -64,7 +65,7 @@ MU_NU_UNIT = 1.0e-10
 DEFAULT_RECOIL_NODES = 32
 
 
-class ExperimentError(ValueError):
+class ExperimentError(CevnsError, ValueError):
     """An experiment whose inputs are inconsistent (e.g. threshold above the end-point)."""
 
 

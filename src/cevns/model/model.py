@@ -39,7 +39,7 @@ from .build import compile_channels
 from .evaluation import EvaluationPlan
 from .laplace import LAMBDA_FLOOR, LaplaceMarginal
 from .modifiers import MODIFIERS
-from .parameters import CONSTRAINED_KINDS, Parameter
+from .parameters import CONSTRAINED_KINDS, Parameter, finite_number
 from .samples import Modifier, ModelError, PhysicsGrid, Sample, _feature_index
 
 #: Points per block in batched evaluation with sampled nuisances: keeps the intermediate
@@ -54,6 +54,9 @@ EVALUATION_ELEMENTS = 262144
 #: The same for the sample-by-sample path (models with a ``physics`` grid), measured before the plan:
 #: argon release at 16/64/136/1024 points per block: 24/35/27/17 k evaluations/s.
 REFERENCE_EVALUATION_ELEMENTS = 65536
+#: Most counts per bin a data set may hold: log L ~ D log D is ~3e13 at 1e12 counts, resolved to ~0.01 in double
+#: precision; at 1e14 (``data * 1e12`` of a real data set) its differences between points are rounding noise.
+MAX_COUNTS = 1e12
 
 
 class Model(LaplaceMarginal):
@@ -180,7 +183,7 @@ class Model(LaplaceMarginal):
         are not finite real numbers raise ModelError naming the parameter)."""
         vector = self.init.copy()
         for name, value in {**(values or {}), **kwargs}.items():
-            vector[self.index(name)] = _finite_number(value, name)
+            vector[self.index(name)] = finite_number(value, name)
         return vector
 
     def check_values(self, values: Mapping[str, float], what: str = "values") -> np.ndarray:
@@ -196,7 +199,7 @@ class Model(LaplaceMarginal):
                 raise ConfigError(f"{what} {name!r}: not a parameter of {self.name}{fixed}; its parameters: "
                                   f"{', '.join(self.parameter_names)}", field=what)
             try:
-                number = _finite_number(value, name)
+                number = finite_number(value, name)
             except ModelError:
                 lo, hi = self.bounds[name]
                 raise ConfigError(f"{what} {name}={value!r}: give a finite number in the range of {name}, "
@@ -273,9 +276,13 @@ class Model(LaplaceMarginal):
         return np.concatenate([main, aux], axis=-1)
 
     def check_data(self, data: np.ndarray) -> np.ndarray:
-        """``data`` as a float array of shape (K,) or (n, K) of finite non-negative counts, optionally followed
-        by the M auxiliary data (K + M columns, :meth:`with_auxdata`; ModelError otherwise)."""
-        data = np.asarray(data, dtype=float)
+        """``data`` as a float array of shape (K,) or (n, K) of finite non-negative counts of at most
+        :data:`MAX_COUNTS` per bin, optionally followed by the M auxiliary data (K + M columns,
+        :meth:`with_auxdata`; ModelError naming the data otherwise)."""
+        try:
+            data = np.asarray(data, dtype=float)
+        except (TypeError, ValueError):
+            raise ModelError(f"data must be an array of counts, got {type(data).__name__} {str(data)[:40]!r}") from None
         widths = (self.n_bins, self.n_bins + self.aux_indices.size)
         if data.ndim not in (1, 2) or data.shape[-1] not in widths:
             raise ModelError(f"data must have shape ({self.n_bins},) or (n, {self.n_bins}) (bins: "
@@ -283,6 +290,9 @@ class Model(LaplaceMarginal):
                              f"or {self.n_bins + self.aux_indices.size} columns with the auxiliary data; got {data.shape}")
         if not np.all(np.isfinite(data)) or np.any(data[..., : self.n_bins] < 0):
             raise ModelError("data must be finite and non-negative counts")
+        if np.any(data[..., : self.n_bins] > MAX_COUNTS):
+            raise ModelError(f"data: {np.max(data[..., : self.n_bins]):.3g} counts in a bin; above {MAX_COUNTS:.0e} per bin "
+                             "the Poisson log-likelihood cannot be resolved in double precision (give counts, not rates)")
         return data
 
     def split_data(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -449,9 +459,32 @@ class Model(LaplaceMarginal):
             out[i : i + chunk] = fn(pars[i : i + chunk], d)
         return out
 
+    @property
+    def support(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) per parameter where the model is defined: a flat prior's range (couplings, physics,
+        free normalisations), [0, inf) for a constrained normalisation (a negative rate has no Poisson
+        probability), the real line for the others (a Gaussian prior has no end; +-10 sigma is a sampler's box)."""
+        lower, upper = np.full(len(self.parameters), -np.inf), np.full(len(self.parameters), np.inf)
+        for i, p in enumerate(self.parameters):
+            if not p.constrained:
+                lower[i], upper[i] = p.bounds
+            elif p.kind in ("normsys", "staterror"):
+                lower[i] = 0.0
+        return lower, upper
+
+    def outside_support(self, pars: np.ndarray) -> np.ndarray:
+        """Per point (n,): whether any parameter lies outside :attr:`support` (there :meth:`logpdf` is -inf)."""
+        pars = self._check_pars(pars)
+        lower, upper = self.support
+        return np.any((pars < lower) | (pars > upper), axis=1)
+
     def log_likelihood(self, pars: np.ndarray, data: np.ndarray) -> np.ndarray:
         """Poisson log-likelihood log L(data | lambda(pars)), (n,): no constraint terms (a sampler's
-        prior carries them). ``data``: (K,) for all points, or (n, K) one data set per point."""
+        prior carries them). ``data``: (K,) for all points, or (n, K) one data set per point.
+
+        The sampler's term: evaluated wherever the expected counts are (expected counts below
+        ``LAMBDA_FLOOR``, e.g. from a negative normalisation drawn from its Gaussian prior, are floored);
+        :meth:`logpdf` is the density that is -inf outside the model's :attr:`support`."""
         pars = self._check_pars(pars)
         data = self.check_data(data)[..., : self.n_bins]  # the auxiliary data enter logpdf's constraints only
         if data.ndim == 2 and data.shape[0] != pars.shape[0]:
@@ -467,21 +500,37 @@ class Model(LaplaceMarginal):
         ``logpdf(pars, main + auxdata)``). ``data``: main counts alone (the auxiliary data at their nominal
         values) or main + auxiliary (:meth:`with_auxdata`, :meth:`toy` with ``auxiliary=True``).
 
-        Flat priors are not included (they are constants inside their bounds)."""
+        Flat priors are not included (they are constants inside their bounds). Outside the model's
+        :attr:`support` (a coupling or free normalisation outside its range, a negative normalisation) the
+        value is -inf, the log-density of a point the prior excludes, so that a batch of points is never
+        stopped by one of them; :meth:`check_values` refuses such values by name instead (for values a user
+        gives). NaN or infinite parameters, a string, or data of the wrong shape raise ModelError naming
+        the parameter or the data."""
         pars = self._check_pars(pars)
         data = self.check_data(data)
         _, centers = self.split_data(data)
-        return self.log_likelihood(pars, data) + self.gaussian_constraint(pars, self.aux_indices, centers)
+        outside = self.outside_support(pars)
+        if outside.any():  # evaluated at the nominal point (no overflow from far-out values), then set to -inf
+            pars = np.where(outside[:, None], self.init, pars)
+        out = self.log_likelihood(pars, data) + self.gaussian_constraint(pars, self.aux_indices, centers)
+        out[outside] = -np.inf
+        return out
 
     # -- what a sampler sees -----------------------------------------------------------------------
     def prior_transform(self, cube: np.ndarray, nuisances: str = "marginalized", centers: np.ndarray | None = None) -> np.ndarray:
         """Unit-cube points (n, d) to parameters in ``sampled_names(nuisances)`` order:
         flat on the bounds for couplings, physics parameters and free normalisations, N(center, sigma)
-        for constrained parameters (sampled mode; ``centers`` (d,): the data's auxiliary values, default nominal)."""
+        for constrained parameters (sampled mode; ``centers`` (d,): the data's auxiliary values, default nominal).
+        Coordinates outside [0, 1] or not finite raise ModelError naming the parameter's column."""
         _check_mode(nuisances)
         centers = self.centers if centers is None else np.asarray(centers, dtype=float)
-        cube = np.atleast_2d(np.asarray(cube, dtype=float))
         indices = np.arange(len(self.parameters)) if nuisances == "sampled" else self.free_indices
+        cube = self._check_pars(cube, len(indices), "cube")
+        outside = (cube < 0.0) | (cube > 1.0)
+        if outside.any():
+            row, column = np.argwhere(outside)[0]
+            raise ModelError(f"cube: {self._columns(len(indices))[column]} is {cube[row, column]:g} at point {row}; "
+                             "unit-cube coordinates must be in [0, 1]")
         out = np.empty_like(cube)
         for j, i in enumerate(indices):
             p = self.parameters[i]
@@ -534,18 +583,6 @@ class SamplerPrior:
 
     def __call__(self, cube: np.ndarray) -> np.ndarray:
         return self.model.prior_transform(cube, self.nuisances, self.centers)
-
-
-def _finite_number(value: object, name: str) -> float:
-    """``value`` as a float if it is a finite real number (not a bool, string or array); ModelError naming ``name``."""
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value.item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ModelError(f"{name}: expected a real number, got {value!r}")
-    number = float(value)
-    if not np.isfinite(number):
-        raise ModelError(f"{name}: value must be finite, got {number}")
-    return number
 
 
 def _check_mode(nuisances: str) -> None:

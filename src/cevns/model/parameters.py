@@ -40,6 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .samples import ModelError
+
 POI_KINDS = ("coupling", "physics", "normfactor")
 CONSTRAINED_KINDS = ("normsys", "lognormsys", "histosys", "staterror")
 KINDS = POI_KINDS + CONSTRAINED_KINDS
@@ -75,9 +77,9 @@ class Parameter:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"parameter {self.name!r}: unknown kind {self.kind!r}; use one of {KINDS}")
+            raise ModelError(f"parameter {self.name!r}: unknown kind {self.kind!r}; use one of {KINDS}")
         if not self.bounds[1] > self.bounds[0]:
-            raise ValueError(f"parameter {self.name!r}: empty range {self.bounds}")
+            raise ModelError(f"parameter {self.name!r}: empty range {self.bounds}")
 
     @property
     def constrained(self) -> bool:
@@ -94,6 +96,18 @@ class Parameter:
         if kind in ("normsys", "staterror"):  # a normalisation factor cannot go negative
             lower = max(lower, 0.0)
         return cls(name, kind, (lower, center + CONSTRAINED_BOUND_SIGMAS * sigma), center, center, sigma)
+
+
+def finite_number(value: object, name: str) -> float:
+    """``value`` as a float if it is a finite real number (not a bool, string or array); ModelError naming ``name``."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ModelError(f"{name}: expected a real number, got {value!r}")
+    number = float(value)
+    if not np.isfinite(number):
+        raise ModelError(f"{name}: value must be finite, got {number}")
+    return number
 
 
 def code4p_coefficients(alpha: np.ndarray, order: int = 0) -> np.ndarray:

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import CevnsError
 
-class ModelError(ValueError):
+
+class ModelError(CevnsError, ValueError):
     """Wrong input to a model method: an array of the wrong shape, an unknown parameter name."""
 
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import CevnsError
 from ..spec.vocabulary import (  # noqa: F401  (the names live in the spec; re-exported here)
     COUPLING_CONVENTIONS, FLAVOR_PAIRS, LEPTON_FLAVORS, N_NSI, NSI_NAMES, PAIR_LABELS,
     QUARKS, UnknownCouplingError, canonical_nsi_name, parse_nsi_name)
@@ -49,7 +50,7 @@ PROTON_QUARK_CONTENT = {"u": 2, "d": 1}
 NEUTRON_QUARK_CONTENT = {"u": 1, "d": 2}
 
 
-class UnknownConventionError(ValueError):
+class UnknownConventionError(CevnsError, ValueError):
     """A coupling convention outside :data:`COUPLING_CONVENTIONS`."""
 
 

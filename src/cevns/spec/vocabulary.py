@@ -1,11 +1,13 @@
 """The names a configuration may use, kept once: the spec validates against them, the physics,
 source and detector modules key their implementations by them (and tests check the two agree).
 
-This module imports nothing of the package, so the spec (:mod:`cevns.spec.config`) validates a
+This module imports nothing of the package but its error base (cevns.errors), so the spec (:mod:`cevns.spec.config`) validates a
 scenario file without loading any physics.
 """
 
 from __future__ import annotations
+
+from ..errors import CevnsError
 
 #: Lepton flavors in index order (e=0, mu=1, tau=2): the rows of the NSI matrix.
 LEPTON_FLAVORS = ("e", "mu", "tau")
@@ -46,7 +48,7 @@ COHERENT_2017_ACCEPTANCE = {
 }
 
 
-class UnknownCouplingError(ValueError):
+class UnknownCouplingError(CevnsError, ValueError):
     """An NSI coupling name outside :data:`NSI_NAMES`."""
 
 

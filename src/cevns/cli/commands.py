@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..errors import ConfigError, Interrupted, RunFolderError, interrupt_guard
+from ..errors import CevnsError, ConfigError, Interrupted, RunFolderError, interrupt_guard
 from .argtypes import MAX_SEED, seed_value
 from .shell import EXIT_USAGE, _Parser, _with_flags, check_out_folder, join_negative_values  # noqa: F401 (_with_flags: tests)
 from ..io import print_json
@@ -548,7 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = f"{name[:80]}{'...' if len(name) > 80 else ''}: " if name else ""
         _print_error(f"{name}{err.strerror or err}")
         return EXIT_USAGE
-    except ValueError as err:  # the library's refusals of bad values (cevns.ModelError and the like)
+    except (CevnsError, ValueError) as err:  # the library's refusals of bad values (cevns.ModelError and the like)
         if os.environ.get("CEVNS_TRACEBACK"):
             raise
         _print_error(f"{err}")
