@@ -103,6 +103,23 @@ def test_fit_of_data_too_large_to_be_counts_names_the_data(model):
         cevns.fit(model, model.observed() * 1e12, fast=True, verbose=False)
 
 
+@pytest.mark.parametrize("start, fragment", [
+    ([2.0, 0.0], "eps_u_ee=2 is outside the range of eps_u_ee, [-1.5, 1.5]"),
+    ([0.0, np.nan], "eps_u_mumu=nan"),
+    ([0.0], "2 values (eps_u_ee, eps_u_mumu)"),
+    ("ab", "numbers"),
+])
+def test_optimiser_starting_points_are_checked_by_name(model, start, fragment):
+    from cevns.inference.frequentist import Profiler, fit_mle
+
+    profiler = Profiler(model, model.observed())
+    with pytest.raises(ConfigError) as err:
+        fit_mle(profiler, n_grid=16, n_starts=1, extra_starts=[start], polish=False)
+    assert fragment in str(err.value) and err.value.field == "extra_starts"
+    with pytest.raises(ConfigError, match="start"):
+        profiler.minimize(np.asarray([9.0, 0.0]), np.arange(2))
+
+
 # --- Ctrl-C at start-up ---------------------------------------------------------------------------------------------
 def _console_script() -> list[str]:
     """The installed ``cevns`` console script (the entry point users start), else the same call through python -c."""

@@ -32,6 +32,14 @@ def _huge(tmp: Path) -> None:
     (tmp / "huge.toml").write_text(HUGE_PRIOR)
 
 
+def _huge_fixed(tmp: Path) -> None:
+    (tmp / "fixed.toml").write_text('base = "coherent-2017-2p"\n[fit]\nfixed = { eps_d_ee = 1e300 }\n')
+
+
+def _ignored_truth(tmp: Path) -> None:  # coherent-2017-2p fits the observed counts: the truth would be ignored
+    (tmp / "truth.toml").write_text('base = "coherent-2017-2p"\n[fit]\nasimov_truth = { eps_u_ee = 5.0 }\n')
+
+
 REFUSED = {
     # 2. truths outside the prior, non-finite, unknown, or with data they cannot set
     "toys-truth-50": (("toys", SCENARIO, "--params", "eps_u_ee", "-n", "4", "--truth", "eps_u_ee=50", "--out", "T"), None,
@@ -75,6 +83,13 @@ REFUSED = {
     "fit-huge-prior": (("fit", "huge.toml", "--fast", "--quiet", "--out", "H"), _huge, ("eps_u_ee", "[-1e+300, 1e+300]")),
     "profile-huge-prior": (("profile", "huge.toml", "--params", "eps_u_ee", "--points", "5", "--out", "H"), _huge,
                            ("eps_u_ee", "[-1e+300, 1e+300]")),
+    # fixed values and truths of a scenario file: named, before any work
+    "fit-fixed-overflow": (("fit", "fixed.toml", "--fast", "--quiet", "--out", "X"), _huge_fixed,
+                           ("[fit] fixed", "eps_d_ee = 1e+300")),
+    "profile-fixed-overflow": (("profile", "fixed.toml", "--params", "eps_u_ee", "--points", "5", "--out", "X"), _huge_fixed,
+                               ("[fit] fixed", "eps_d_ee = 1e+300")),
+    "fit-asimov-truth-with-observed-data": (("fit", "truth.toml", "--fast", "--quiet", "--out", "X"), _ignored_truth,
+                                            ("asimov_truth", "eps_u_ee", "observed")),
     "bench-mpi-without-tasks": (("bench", "coherent-2017", "--mpi", "--no-fit", "--seconds", "0.1"), None, ("--mpi", "--tasks")),
     # the documented --masses format reaches the command's own check (argparse took "-1,..." for an option)
     "masses-negative-first": (("mediator-limits", "coherent-2017", "--masses", "-1,4,5", "--level", "2", "--out", "m.png"),

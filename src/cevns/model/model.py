@@ -214,7 +214,14 @@ class Model(LaplaceMarginal):
     def check_ranges(self) -> None:
         """Refuse a parameter range whose ends give no finite expected counts (e.g. a prior of [-1e300, 1e300]:
         the quadratic form overflows), before a sampler or optimiser meets NaN: ConfigError(field="bounds")
-        naming the parameter and its range. Each range end is evaluated with the other parameters nominal."""
+        naming the parameter and its range. Each range end is evaluated with the other parameters nominal; first
+        the nominal point itself, where only the fixed values (``[fit] fixed``) can overflow the counts."""
+        with np.errstate(all="ignore"):
+            nominal = self._expected(self.init[None])
+        if not np.all(np.isfinite(nominal)):
+            fixed = ", ".join(f"{k} = {v:g}" for k, v in sorted(self.fixed.items(), key=lambda kv: -abs(kv[1])))
+            raise ConfigError(f"the expected counts at the nominal point are not finite numbers with the fixed values "
+                              f"{fixed or '(none)'}; give smaller values (the scenario's [fit] fixed)", field="fixed")
         ends = []
         for i, p in enumerate(self.parameters):
             for end in p.bounds:

@@ -330,6 +330,9 @@ class FitConfig(_Model):
         both = set(self.free) & set(self.fixed)
         if both:
             raise ValueError(f"{sorted(both)} are both free and fixed")
+        if self.asimov_truth and self.data != "asimov":  # it would be ignored: the fit reads the observed counts
+            raise ValueError(f"asimov_truth ({', '.join(self.asimov_truth)}) sets the truth of Asimov data; with data = "
+                             f"{self.data!r} it would be ignored: remove it or set data = \"asimov\"")
         for name in ("sin2_theta_w", *GRID_ONLY):
             if name in self.fixed:
                 raise ValueError(f"fix {name} in [physics], not in [fit] fixed")
@@ -504,8 +507,11 @@ def _format_validation_error(err: ValidationError, origin: str) -> str:
     return f"invalid scenario {origin}{where}: {message}{more}"
 
 
-def load_config(name_or_path: str | Path) -> ScenarioConfig:
+def load_config(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> ScenarioConfig:
     """Load and validate a scenario by built-in name or TOML path.
+
+    ``overrides``: tables merged over the resolved file before validation, as a derived scenario's own
+    tables are (e.g. ``{"physics": {"couplings": "radiative"}}``: the scenario under another convention).
 
     Raises
     ------
@@ -513,6 +519,8 @@ def load_config(name_or_path: str | Path) -> ScenarioConfig:
         Unknown scenario, malformed TOML or a schema violation (one line).
     """
     raw = resolve_raw(name_or_path)
+    if overrides:
+        raw = _merge(raw, overrides)
     return validate_config(raw, str(name_or_path))
 
 

@@ -113,12 +113,30 @@ class Profiler:
         return np.where(np.isfinite(values), values, np.inf)
 
     # -- minimisation ------------------------------------------------------------------------------------
+    def check_start(self, start: np.ndarray, what: str = "start") -> np.ndarray:
+        """A starting point of the free parameters (``free_names`` order) as a float vector: the right length,
+        finite and inside each parameter's range (a start outside it would be moved to the boundary without a
+        word). ConfigError(field=``what``) naming the parameter and its range otherwise."""
+        try:
+            x = np.asarray(start, dtype=float)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{what} must be numbers, got {str(start)[:40]!r}", field=what) from None
+        if x.shape != (len(self.free_names),):
+            raise ConfigError(f"{what} must hold {len(self.free_names)} values ({', '.join(self.free_names)}), got shape "
+                              f"{x.shape}", field=what)
+        for name, value, (lo, hi) in zip(self.free_names, x, self.bounds, strict=True):
+            if not (np.isfinite(value) and lo <= value <= hi):
+                raise ConfigError(f"{what} {name}={value:g} is outside the range of {name}, [{lo:g}, {hi:g}]; give a "
+                                  "finite value inside it", field=what)
+        return x
+
     def minimize(self, start: np.ndarray, floating: np.ndarray, strategy: int = 0) -> tuple[np.ndarray, float, bool]:
-        """Migrad over the free parameters ``floating`` (indices), the others fixed at ``start``.
+        """Migrad over the free parameters ``floating`` (indices), the others fixed at ``start`` (checked:
+        :meth:`check_start`).
 
         Returns (free vector at the minimum, nll there, Migrad's validity flag).
         """
-        start = np.asarray(start, dtype=float)
+        start = self.check_start(start)
         floating = np.asarray(floating, dtype=np.intp)
         if floating.size == 0:
             return start.copy(), float(self.nll(start[None])[0]), True
@@ -298,7 +316,7 @@ def fit_mle(profiler: Profiler, n_grid: int = GRID_POINTS, n_starts: int = N_STA
     """Global maximum-likelihood fit over the free parameters (nuisances profiled).
 
     Batched Newton from the ``n_starts`` best distinct points of a Sobol grid of ``n_grid``
-    points and from ``extra_starts``; then (``polish``) Migrad from the best minimum. Every
+    points and from ``extra_starts`` (each checked: finite, inside the ranges); then (``polish``) Migrad from the best minimum. Every
     distinct minimum is kept in ``modes`` (the NSI mirror solutions)."""
     floating = np.arange(len(profiler.free_names))
     calls_before = profiler.n_calls
@@ -309,7 +327,7 @@ def fit_mle(profiler: Profiler, n_grid: int = GRID_POINTS, n_starts: int = N_STA
     points = profiler.grid(n_grid, floating, seed)
     values = profiler.nll(points)
     chosen = _distinct(points, np.argsort(values, kind="stable"), profiler.span, n_starts, START_SEPARATION)
-    starts = np.array([points[i] for i in chosen] + [np.asarray(s, dtype=float) for s in extra_starts])
+    starts = np.array([points[i] for i in chosen] + [profiler.check_start(s, "extra_starts") for s in extra_starts])
     x, v = profiler.newton(starts, floating)  # every start at once
     minima = list(zip(x, v, strict=True))
     if polish:  # Migrad from the best Newton minimum: the reference minimiser, and HESSE-ready
