@@ -148,3 +148,31 @@ def test_report_lists_the_measured_table_in_the_item_order(tmp_path):
     positions = [report.index(f"<td>row {k}</td>") for k in range(len(names))]
     assert positions == sorted(positions)
     assert report.count("(effective)") == 2
+
+
+def test_reproduce_radiative_couplings_are_recorded_and_fitted_apart(tmp_path, capsys):
+    """--couplings radiative: the fits run in their own folders with the convention in their configuration, and the
+    provenance and the report say which convention was used and what changes between the two."""
+    out = tmp_path / "rad"
+    assert main(["reproduce", "--couplings", "radiative", "--only", "fig1,fig2", "--fast", "--out", str(out), "--json",
+                 "--quiet"]) == 0
+    provenance = json.loads(capsys.readouterr().out)
+    assert provenance["couplings"] == "radiative" and "Barranco" in provenance["couplings_description"]
+    assert "mirror" in provenance["couplings_change"]
+    fit = provenance["items"]["fig2"]["fits"]["coherent-2017-2p"]
+    assert provenance["items"]["fig2"]["couplings"] == fit["couplings"] == "radiative"
+    assert fit["folder"] == "fits-fast-radiative/coherent-2017-2p"
+    assert 'couplings = "radiative"' in fit["config"] and "sin2_theta_w = 0.2312" in fit["config"]
+    assert 'couplings = "radiative"' in (out / fit["folder"] / "config.toml").read_text()
+    assert not (out / "fits-fast").exists()  # the tree convention's folders are neither used nor made
+    report = (out / "report.html").read_text()
+    assert "Couplings: radiative" in report and "--couplings radiative" in report and "mirror modes" in report
+
+
+def test_reproduce_unknown_couplings_is_one_line_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["reproduce", "--couplings", "loop", "--only", "fig1", "--out", str(tmp_path / "r")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "--couplings" in err and "radiative" in err
+    assert not (tmp_path / "r").exists()
