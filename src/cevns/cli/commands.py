@@ -463,9 +463,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the JSON record")
     p.set_defaults(func=cmd_mediator_limits)
 
-    from .frequentist import register
+    from . import cite, frequentist
 
-    register(sub)  # profile, toys, forecast
+    frequentist.register(sub)  # profile, toys, forecast
+    cite.register(sub)
 
     p = sub.add_parser(
         "reproduce",
