@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from cevns.cli import main
@@ -150,6 +151,26 @@ def test_scenarios_name_prints_the_resolved_scenario(capsys):
     assert resolved["name"] == "coherent-2017-2p"
     assert resolved["experiments"][0]["exposure_kg_day"] == 4466.0  # from its base, coherent-2017
     assert set(resolved["fit"]["free"]) == {"eps_u_ee", "eps_u_mumu"}
+
+
+def test_scenarios_name_shows_the_backgrounds_the_model_uses(capsys):
+    """coherent-2017's file says background_per_kg_day_keV = 0: the effective 224.3 counts that rates and the fits use
+    are printed beside it, with where they come from (as TOML comments: the output stays a scenario file)."""
+    from cevns.app.rates import rates_table
+    from cevns.builders.scenario import Scenario
+
+    code, out, _ = run(capsys, "scenarios", "coherent-2017")
+    assert code == 0
+    rates = rates_table(Scenario.load("coherent-2017"), np.zeros(12))["experiments"][0]["total_background"]
+    (note,) = [line for line in out.splitlines() if line.startswith("#   COHERENT-CsI:")]
+    assert f"{rates:.4g} background counts" in note and "134 +- 22" in note and "effective background" in note
+    import tomllib
+
+    assert tomllib.loads(out)["experiments"][0]["background_per_kg_day_keV"] == 0.0
+    code, out, _ = run(capsys, "scenarios", "measured-combined", "--json")
+    notes = json.loads(out)["effective_backgrounds"]
+    assert any(n.startswith("LAr-2020:") and "steady_state" in n for n in notes)
+    assert any(n.startswith("Dresden-II:") for n in notes)
 
 
 def test_show_and_plot_a_fit_folder(tmp_path, capsys):

@@ -78,6 +78,34 @@ def rates_table(scenario: Scenario, eps: np.ndarray) -> dict[str, Any]:
     return {"scenario": scenario.name, "experiments": experiments}
 
 
+def background_notes(scenario: Scenario, table: dict[str, Any]) -> list[str]:
+    """One line per experiment and release of :func:`rates_table`: the background counts the model uses
+    (what ``cevns rates`` prints) and where they come from, for ``cevns scenarios NAME`` (a scenario file's
+    ``background_per_kg_day_keV`` is not the whole story: a published excess sets its own background)."""
+    configs = {e.name: e for e in scenario.config.experiments}
+    lines = []
+    for entry in table["experiments"]:
+        total, name = entry["total_background"], entry["name"]
+        if entry["kind"] == "release":
+            parts = ", ".join(f"{k} {sum(v):.4g}" for k, v in entry["backgrounds"].items())
+            lines.append(f"{name}: {total:.4g} background counts ({parts or 'none'}): the release's own background "
+                         "components at their nominal normalisations (docs/data.md)")
+            continue
+        cfg = configs[name]
+        if cfg.observed is not None and cfg.observed.signal is not None:
+            o = cfg.observed
+            why = (f"an effective background, not background_per_kg_day_keV: the published excess {o.signal:g} +- "
+                   f"{o.signal_error:g} enters as one bin, and B solves {o.signal:g} + B + ({cfg.background_uncertainty:g} B)^2 "
+                   f"= {o.signal_error:g}^2, so that the fit reproduces the published error (docs/physics.md)")
+        elif cfg.background_per_kg_day_keV > 0:
+            why = (f"background_per_kg_day_keV {cfg.background_per_kg_day_keV:g} x exposure_kg_day {cfg.exposure_kg_day:g} x "
+                   f"the {cfg.window_max_keV - cfg.threshold_keV:g} keV window")
+        else:
+            why = "no background"
+        lines.append(f"{name}: {total:.4g} background counts in {len(entry['background'])} bin(s): {why}")
+    return lines
+
+
 #: A release with more bins than this prints its largest-signal bins only (``--json`` has them all).
 MAX_PRINTED_BINS = 40
 

@@ -64,12 +64,20 @@ def _save_figure(figure: Any, path: str, flag: str) -> None:
 def cmd_scenarios(args: argparse.Namespace) -> int:
     from ..spec.config import builtin_scenarios, config_to_toml, load_config
 
-    if args.name is not None:  # one scenario, fully resolved (its base chain merged)
+    if args.name is not None:  # one scenario, fully resolved (its base chain merged), and the backgrounds it uses
+        from ..app.rates import background_notes, rates_table
+        from ..builders.scenario import Scenario
+        from ..physics.couplings import N_NSI
+
         config = load_config(args.name)
+        scenario = Scenario(config, args.name)
+        notes = background_notes(scenario, rates_table(scenario, np.zeros(N_NSI)))
         if args.json:
-            print_json(config.model_dump(mode="json", exclude_none=True))
-        else:
+            print_json({**config.model_dump(mode="json", exclude_none=True), "effective_backgrounds": notes})
+        else:  # as TOML comments: the output stays a valid scenario file
             print(config_to_toml(config), end="")
+            print("\n# Backgrounds the model uses (cevns rates; expected counts at nominal normalisation):")
+            print("\n".join(f"#   {line}" for line in notes))
         return 0
     scenarios = builtin_scenarios()
     if args.json:
