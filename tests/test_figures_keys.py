@@ -1,5 +1,6 @@
 """Figures that explain themselves: sets running off the axes are marked with their end value, slivers stay
-visible, the rates figure names the scenario and the NSI point and draws the Standard Model beside it, the
+visible, the rates figure names the scenario and the NSI point and draws the Standard Model beside it (also for a
+measured release in its own bins), the
 mediator figure names its scenarios and level."""
 
 from __future__ import annotations
@@ -53,6 +54,31 @@ def test_rates_figure_names_scenario_and_nsi_point():
     fig = rates_figure(scenario)
     assert fig._suptitle.get_text() == "coherent-2017: expected events at the Standard Model"
     assert "total signal, Standard Model" not in [line.get_label() for line in fig.axes[0].lines]
+    plt.close(fig)
+
+
+def test_rates_figure_of_a_measured_release_draws_the_standard_model_beside_the_nsi_point():
+    from matplotlib.patches import StepPatch
+
+    from cevns.app.rates import rates_table
+
+    scenario = Scenario.load("coherent-csi-2021")
+    eps = nsi_vector({"eps_u_ee": 0.2})
+    table = rates_table(scenario, eps)
+    signal = next(e for e in table["experiments"] if e["name"] == "CsI-2021")
+    sm = rates_table(scenario, np.zeros_like(eps))["experiments"][0]
+    assert np.allclose(signal["signal_standard_model"], sm["signal"]) and not np.allclose(signal["signal"], sm["signal"])
+    fig = rates_figure(scenario, eps, table)
+    assert fig._suptitle.get_text() == "coherent-csi-2021: expected events at NSI eps_u_ee = +0.2"
+    steps = {patch.get_label(): patch for patch in fig.axes[0].patches if isinstance(patch, StepPatch)}
+    reference = next(v for k, v in steps.items() if "Standard Model" in k)
+    background = np.sum([signal["backgrounds"][k] for k in signal["backgrounds"]], axis=0)
+    assert np.allclose(reference.get_data().values, background + np.asarray(sm["signal"]))
+    assert any(k.startswith("CEvNS signal, NSI") for k in steps)
+    assert "no signal" in fig.axes[1].get_title()  # the anti-coincidence control channel
+    plt.close(fig)
+    fig = rates_figure(scenario, np.zeros_like(eps), rates_table(scenario, np.zeros_like(eps)))
+    assert not any("Standard Model" in patch.get_label() for patch in fig.axes[0].patches)
     plt.close(fig)
 
 

@@ -20,10 +20,12 @@ def _finite_or_error(entry: dict[str, Any]) -> None:
 
 
 def _release_entry(channel: Any, eps: np.ndarray) -> dict[str, Any]:  # noqa: ANN401
-    """A measured release's channel in its own observable bins: signal by source component, each named
-    background at its nominal normalisation, and the observed counts."""
+    """A measured release's channel in its own observable bins: signal by source component, the Standard
+    Model's signal beside it (the reference of an NSI point), each named background at its nominal
+    normalisation, and the observed counts."""
     with np.errstate(over="ignore", invalid="ignore"):
         signal = quadratic_signal(channel.quadratic_forms, eps)
+    standard_model = quadratic_signal(channel.quadratic_forms, np.zeros_like(eps)).sum(axis=1)
     backgrounds = {k: np.asarray(v, dtype=float) for k, v in channel.backgrounds.items()}
     background = sum(backgrounds.values(), np.zeros(channel.n_bins))
     labels = channel.bin_labels or [f"{channel.name}[{j}]" for j in range(channel.n_bins)]
@@ -34,10 +36,12 @@ def _release_entry(channel: Any, eps: np.ndarray) -> dict[str, Any]:  # noqa: AN
         "bin_labels": [lab[len(prefix):-1] if lab.startswith(prefix) and lab.endswith("]") else lab for lab in labels],
         "signal": [float(v) for v in signal.sum(axis=1)],
         "signal_by_component": {c: [float(v) for v in signal[:, k]] for k, c in enumerate(channel.component_names)},
+        "signal_standard_model": [float(v) for v in standard_model],
         "background": [float(v) for v in background],
         "backgrounds": {k: [float(x) for x in v] for k, v in backgrounds.items()},
         "observed": None if channel.observed is None else [float(v) for v in channel.observed],
         "total_signal": float(signal.sum()),
+        "total_signal_standard_model": float(standard_model.sum()),
         "total_background": float(background.sum()),
         "total_observed": None if channel.observed is None else float(np.sum(channel.observed)),
     }
@@ -45,8 +49,8 @@ def _release_entry(channel: Any, eps: np.ndarray) -> dict[str, Any]:  # noqa: AN
 
 def rates_table(scenario: Scenario, eps: np.ndarray) -> dict[str, Any]:
     """Signal per bin (total and by flavor), background per bin and totals for every experiment, then
-    every measured release's channel in its own observable bins (signal by component, backgrounds by
-    name, observed counts) at the nominal nuisance values.
+    every measured release's channel in its own observable bins (signal by component and the Standard
+    Model's, backgrounds by name, observed counts) at the nominal nuisance values.
 
     ``eps``: the 12 NSI couplings (other linear parameters at zero). Flavors whose components share a
     flavor (none in the built-in sources) are summed.

@@ -48,7 +48,9 @@ def plot_recoil_spectrum(experiment_model: Any, eps: np.ndarray | None = None, a
 
 def plot_release_counts(entry: dict[str, Any], ax: Any = None) -> Any:
     """A measured release's channel (an entry of :func:`cevns.app.rates.rates_table`) in its own observable
-    bins, numbered in the release's order: stacked backgrounds, the signal on top, observed counts."""
+    bins, numbered in the release's order: stacked backgrounds, the signal on top, observed counts. At an NSI
+    point (the entry's signal differs from its ``signal_standard_model``) the Standard Model's background +
+    signal is drawn too (red dotted), for reference."""
     ax = _axes(ax, figsize=(6, 4))
     n = len(entry["signal"])
     edges = np.arange(n + 1) - 0.5
@@ -57,15 +59,21 @@ def plot_release_counts(entry: dict[str, Any], ax: Any = None) -> Any:
         top = base + np.asarray(values)
         ax.stairs(top, edges, baseline=base, fill=True, alpha=0.5, label=name)
         base = top
+    reference = entry.get("signal_standard_model")
+    nsi = reference is not None and not np.allclose(reference, entry["signal"], rtol=1e-12, atol=0.0)
     if entry["signal_by_component"]:
         ax.stairs(base + np.asarray(entry["signal"]), edges, baseline=base, fill=True, alpha=0.6, color="k",
-                  label=f"CEvNS signal ({entry['total_signal']:.4g})")
+                  label=f"CEvNS signal{', NSI' if nsi else ''} ({entry['total_signal']:.4g})")
+    if nsi:
+        ax.stairs(base + np.asarray(reference), edges, color="red", ls=":", lw=1.3,
+                  label=f"background + signal, Standard Model (signal {entry['total_signal_standard_model']:.4g})")
     if entry["observed"] is not None:
         ax.errorbar(np.arange(n), entry["observed"], yerr=np.sqrt(np.maximum(entry["observed"], 0.0)), fmt="k.",
                     ms=3, lw=0.6, label=f"observed ({entry['total_observed']:.4g})")
     ax.set_xlabel(f"bin ({entry['bin_labels'][0]} ... {entry['bin_labels'][-1]})", fontsize=8)
     ax.set_ylabel("counts per bin")
-    ax.set_title(f"{entry['name']} (measured release)")
+    ax.set_title(f"{entry['name']} (measured release" + ("" if entry["signal_by_component"] else ", control channel: no signal")
+                 + ")")
     ax.legend(fontsize=7)
     return ax
 
