@@ -58,10 +58,10 @@ def test_reproduce_unwritable_out_is_one_line_error(tmp_path, capsys):
     assert blocker.read_text() == "keep me"
 
 
-def test_items_cover_spec_s7():
-    # every figure and table of the paper by default; measured data as an opt-in extra
+def test_items_cover_the_paper():
+    # every figure and table of the paper by default; measured data and the releases' validation as opt-in extras
     assert [i for i, item in ITEMS.items() if item.default] == [f"fig{i}" for i in range(1, 9)] + ["table3"]
-    assert [i for i, item in ITEMS.items() if not item.default] == ["measured"]
+    assert [i for i, item in ITEMS.items() if not item.default] == ["measured", "validation"]
 
 
 def test_degeneracy_cli_json(capsys):
@@ -82,18 +82,18 @@ def test_degeneracy_cli_unknown_target(capsys):
 def test_measured_item_is_opt_in():
     from cevns.app.reproduce import parse_only
 
-    assert "measured" not in parse_only(None)
-    assert parse_only("all")[-1] == "measured" and parse_only("measured") == ["measured"]
+    assert "measured" not in parse_only(None) and "validation" not in parse_only(None)
+    assert parse_only("all")[-2:] == ["measured", "validation"] and parse_only("measured") == ["measured"]
     assert parse_only(None) == ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "table3"]
 
 
 def test_measured_data_fits_use_the_quick_look_preset(tmp_path):
     from pathlib import Path
 
-    from cevns.app.reproduce import MEASURED_FITS, Reproduction
+    from cevns.app.reproduce import MEASURED_FITS, VALIDATION_FITS, Reproduction
 
     rep = Reproduction(Path(tmp_path), fast=False)
-    for _, name in MEASURED_FITS:
+    for name in [*(name for _, name in MEASURED_FITS), *VALIDATION_FITS]:
         assert rep.fast_for(name) and rep.folder(name).parent.name == "fits-fast"
     assert not rep.fast_for("future-combined") and rep.folder("future-combined").parent.name == "fits"
     assert Reproduction(Path(tmp_path), fast=True).fast_for("future-combined")

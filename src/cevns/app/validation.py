@@ -11,6 +11,7 @@ q = -2 Delta ln L at mu = 0 and mu = 1 beside the collaboration's statement.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,11 +74,12 @@ def floor_and_mle(model: Model, channel: str) -> dict[str, float]:
             "q_mu0": float(q[0]), "q_mu1": float(q[-1])}
 
 
-def validation_rows(fits: dict[str, FitResult]) -> list[dict]:
-    """One row per :data:`REFERENCES` entry from the finished fits of :data:`VALIDATION_FITS`."""
+def validation_rows(fits: dict[str, FitResult], scenario: Callable[[str], Scenario] = Scenario.load) -> list[dict]:
+    """One row per :data:`REFERENCES` entry from the finished fits of :data:`VALIDATION_FITS`; ``scenario(name)``
+    builds each scenario as its fit was made (e.g. ``cevns reproduce --couplings radiative``'s)."""
     rows = []
     for ref in REFERENCES:
-        model = Model.from_scenario(Scenario.load(ref.scenario))
+        model = Model.from_scenario(scenario(ref.scenario))
         counts = signal_counts(model, fits[ref.scenario], ref.channel)
         mu = np.asarray(fits[ref.scenario].equal_weight["mu_cevns"])
         row = {"release": ref.label, "scenario": ref.scenario, "count": float(np.mean(counts)), "sd": float(np.std(counts)),
