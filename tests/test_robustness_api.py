@@ -142,3 +142,29 @@ def test_ctrl_c_during_start_up_is_one_line_and_exit_130(tmp_path, delay):
         return
     assert proc.returncode == 130, describe(done)
     assert stderr.splitlines() == ["cevns: interrupted"], describe(done)
+
+
+def test_an_interrupt_wrapped_by_a_library_is_still_an_interrupt(capsys, monkeypatch):
+    """A SIGINT that arrives while pydantic builds a model class comes out as pydantic's SchemaError (seen in
+    `cevns rates` interrupted at 1.5 s): the CLI still exits 130 with one line, because the guard recorded the signal."""
+    import signal as _signal
+
+    from cevns.cli import commands
+
+    def command(args):  # noqa: ANN001, ARG001
+        try:
+            _signal.raise_signal(_signal.SIGINT)
+        except BaseException as err:  # what a library that catches everything does
+            raise RuntimeError(f"wrapped: {err}") from None
+
+    parser = commands.build_parser()
+    original = parser.parse_args
+    monkeypatch.setattr(commands, "build_parser", lambda: parser)
+    monkeypatch.setattr(parser, "parse_args", lambda argv: (lambda ns: (setattr(ns, "func", command), ns)[1])(original(argv)))
+    assert commands.main(["rates", "coherent-2017"]) == 130
+    err = capsys.readouterr().err.strip()
+    assert err == "cevns: interrupted"
+    # outside an interrupt, a bug is still an internal error
+    monkeypatch.setattr(parser, "parse_args", lambda argv: (lambda ns: (setattr(ns, "func", lambda a: 1 / 0), ns)[1])(original(argv)))
+    assert commands.main(["rates", "coherent-2017"]) == 1
+    assert "internal error (ZeroDivisionError" in capsys.readouterr().err

@@ -71,6 +71,17 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 GUARD_SIGNALS = True
 
 
+#: Stop signals received inside the current :func:`interrupt_guard` (cleared on entering it).
+_RECEIVED: list[int] = []
+
+
+def stop_signal_received() -> int | None:
+    """The last stop signal received inside the current :func:`interrupt_guard`, else None: a library that
+    caught the :class:`Interrupted` and raised its own error instead (pydantic wraps it in a SchemaError when it
+    arrives while a model class is built) is still an interrupt."""
+    return _RECEIVED[-1] if _RECEIVED else None
+
+
 @contextlib.contextmanager
 def interrupt_guard() -> Iterator[None]:
     """Turn SIGINT and SIGTERM into :class:`Interrupted` while inside (restored on leaving), which no library's
@@ -80,11 +91,13 @@ def interrupt_guard() -> Iterator[None]:
     nothing."""
 
     def handler(signum, frame):  # noqa: ANN001, ARG001
+        _RECEIVED.append(signum)
         raise Interrupted("interrupted" if signum == signal.SIGINT else "terminated", signum)
 
     if not GUARD_SIGNALS:
         yield
         return
+    _RECEIVED.clear()
     previous = {}
     try:
         for signum in STOP_SIGNALS:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..errors import CevnsError, ConfigError, Interrupted, RunFolderError, interrupt_guard
+from ..errors import CevnsError, ConfigError, Interrupted, RunFolderError, interrupt_guard, stop_signal_received
 from .argtypes import MAX_SEED, seed_value
 from .shell import EXIT_USAGE, _Parser, _with_flags, check_out_folder, join_negative_values  # noqa: F401 (_with_flags: tests)
 from ..io import print_json
@@ -541,7 +541,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(join_negative_values(parser, sys.argv[1:] if argv is None else list(argv)))
     try:
         with interrupt_guard():  # SIGINT and SIGTERM stop the command at once (exit 130, 143)
-            return int(args.func(args) or 0)
+            try:
+                return int(args.func(args) or 0)
+            except Exception as err:  # an interrupt that a library wrapped into its own error is an interrupt
+                signum = stop_signal_received()
+                if signum is not None:
+                    raise Interrupted("interrupted" if signum == 2 else "terminated", signum) from err
+                raise
     except RunFolderError as err:
         remedy = FOLDER_REMEDIES.get(args.command, {}).get(err.reason, "use another --out")
         _print_error(f"{'--out: ' if args.command in OUT_FOLDER_COMMANDS else ''}{err}; {remedy}")
