@@ -160,12 +160,19 @@ def test_reactor_release_needs_reactor_source():
 @pytest.mark.slow
 def test_csi2017_fitted_cevns_counts_match_collaboration():
     """Fitted CEvNS counts vs the collaboration's 134 +- 22 (Akimov et al. 2017, PE x time fit). The width within 20% of
-    22 (the release's floor is 21.4). The centre (141.0) is 0.32 sigma high, outside the 0.2-sigma goal: the
-    steady-state template alone moves it from 126 to 157 (docs/data.md), and the release does not say which the
-    collaboration used; the test keeps the earlier 0.5 sigma."""
+    22 (the release's floor is 21.5). The centre (141.0) is 0.32 sigma high, outside the 0.2-sigma goal (the xfail
+    test below): this test keeps the 0.5 sigma it had before."""
     counts = _fitted_signal("coherent-csi-2017-data", "CsI-2017")
     assert abs(np.mean(counts) - 134.0) < 0.5 * 22.0
     assert np.std(counts) == pytest.approx(22.0, rel=0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="not met (docs/data.md, CsI 2017): 141.0 is 0.32 sigma from 134; the steady-state "
+                   "template and window choices span 126-157 and the release does not say which the collaboration used")
+def test_csi2017_centre_meets_the_validation_goal():
+    counts = _fitted_signal("coherent-csi-2017-data", "CsI-2017")
+    assert abs(np.mean(counts) - 134.0) < 0.2 * 22.0
 
 
 @pytest.mark.slow
@@ -182,8 +189,8 @@ def test_dresden_fitted_normalisation_near_sm():
 
 def test_lindhard_quenching_closed_form():
     """Lindhard (Lewin & Smith 1996, sec. 6): k(Ge) = 0.133 32^(2/3) / sqrt(72.63) = 0.1573 (the k = 0.157 quoted for
-    germanium); QF at 10 keVnr by hand: eps = 11.5 x 32^(-7/3) x 10 = 0.035373, g = 3 eps^0.15 + 0.7 eps^0.6 + eps
-    = 1.94650, QF = k g / (1 + k g) = 0.23438; the limits 0 (T -> 0) and 1 (T -> infinity)."""
+    germanium); QF at 10 keVnr with k = 0.157: 0.2341 (G4CMP's independent Lewin-Smith implementation gives the same);
+    the limits 0 (T -> 0) and 1 (T -> infinity)."""
     from cevns.builders.releases.dresden_ii import germanium_z_a
     from cevns.physics.quenching import lindhard_k, lindhard_quenching
 

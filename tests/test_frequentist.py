@@ -355,17 +355,21 @@ class _SignalPlusBackground:
 
 @pytest.mark.parametrize("n_signal, n_background", [(10.0, 5.0), (300.0, 1200.0), (2e4, 1e5)])
 def test_statistical_floor_is_the_fixed_background_wilks_interval(n_signal, n_background):
-    """The floor of mu with the background fixed: the roots of 2 [lam - n - n ln(lam / n)] = chi2_1(0.68) at n = s + b
-    (Asimov at mu = 1), solved by brentq independently, across three orders of magnitude of counts."""
+    """The floor of mu with the background fixed: the roots of 2 [lam - n - n ln(lam / n)] = 1 (1 sigma, the default)
+    or chi2_1(0.95) at n = s + b (Asimov at mu = 1), solved by brentq independently, across three orders of magnitude
+    of counts; a scan started too narrow widens itself."""
     model = _SignalPlusBackground(n_signal, n_background)
     n = n_signal + n_background
-    q = lambda mu: 2.0 * (mu * n_signal + n_background - n - n * np.log((mu * n_signal + n_background) / n)) - stats.chi2.ppf(0.68, 1)  # noqa: E731
-    exact = [optimize.brentq(q, 1e-9, 1.0), optimize.brentq(q, 1.0, 10.0)]
-    lo, hi = fr.statistical_floor(model, np.array([n]), "mu", np.array([1.0, 1.0]), span=0.99 if n < 100 else 0.5,
-                                  n_points=4001)
-    assert [lo, hi] == pytest.approx(exact, rel=2e-4)
-    # Gaussian limit: the half-width tends to z(0.68) sqrt(s + b) / s
+    for level, threshold in ((fr.statistical_floor.__defaults__[0], 1.0), (0.95, stats.chi2.ppf(0.95, 1))):
+        q = lambda mu: 2.0 * (mu * n_signal + n_background - n - n * np.log((mu * n_signal + n_background) / n)) - threshold  # noqa: E731
+        exact = [optimize.brentq(q, 1e-9, 1.0), optimize.brentq(q, 1.0, 10.0)]
+        for span in (0.5, 1e-3):
+            lo, hi = fr.statistical_floor(model, np.array([n]), "mu", np.array([1.0, 1.0]), level=level, span=span,
+                                          n_points=4001)
+            assert [lo, hi] == pytest.approx(exact, rel=3e-4)
+    # Gaussian limit: the 1-sigma half-width tends to sqrt(s + b) / s
     if n > 1e4:
-        assert 0.5 * (hi - lo) == pytest.approx(np.sqrt(stats.chi2.ppf(0.68, 1) * n) / n_signal, rel=1e-3)
-    with pytest.raises(ConfigError, match="reaches the scan's end"):
-        fr.statistical_floor(model, np.array([n]), "mu", np.array([1.0, 1.0]), span=1e-4)
+        lo, hi = fr.statistical_floor(model, np.array([n]), "mu", np.array([1.0, 1.0]), n_points=4001)
+        assert 0.5 * (hi - lo) == pytest.approx(np.sqrt(n) / n_signal, rel=1e-3)
+    with pytest.raises(ConfigError, match="reaches the parameter's bounds"):
+        fr.statistical_floor(_SignalPlusBackground(0.01, n_background), np.array([n_background]), "mu", np.array([1.0, 1.0]))

@@ -45,8 +45,8 @@ REFERENCES = (
     Reference("dresden-ii", "Dresden-II", "Dresden-II, iron-filter quenching (provenance probable)", None, None,
               "Colaresi et al., PRL 129 (2022) 211802: a strong preference for CEvNS with the iron-filter quenching"),
     Reference("dresden-ii-ybe", "Dresden-II", "Dresden-II, YBe quenching", None, None, "the PRL's other quenching data"),
-    Reference("dresden-ii-lindhard", "Dresden-II", "Dresden-II, Lindhard k = 0.157 +- 0.004", None, None,
-              "Lindhard quenching (docs/data.md)"),
+    Reference("dresden-ii-lindhard", "Dresden-II", "Dresden-II, Lindhard k = 0.162 +- 0.004", None, None,
+              "Lindhard quenching at the CONUS measurement (EPJC 82 (2022) 815)"),
 )
 #: The scenarios :func:`validation_rows` needs fitted.
 VALIDATION_FITS = tuple(r.scenario for r in REFERENCES)

@@ -9,11 +9,14 @@ the fit of g below it):
     QF(T) = k g(eps) / (1 + k g(eps)),   g(eps) = 3 eps^0.15 + 0.7 eps^0.6 + eps,
     eps = 11.5 Z^(-7/3) T / keV,         k = 0.133 Z^(2/3) A^(-1/2)  (Lindhard's electronic stopping).
 
-For germanium (Z = 32, A = 72.63) Lindhard's k is 0.157; measurements of germanium down to ~1 keVnr
-(e.g. A. Bonhomme et al., Eur. Phys. J. C 82 (2022) 815, arXiv:2202.03754: k = 0.162 +- 0.004) agree
-with it, while the Dresden-II collaboration's iron-filter and YBe data (Colaresi et al., PRD 104 (2021)
-072003, arXiv:2108.02880) lie above it below ~2 keVnr. Which model a fit used is therefore part of its
-result (docs/data.md, Dresden-II).
+For germanium (Z = 32, A = 72.63) Lindhard's k is 0.157. The CONUS measurement over 0.4-6.3 keVnr
+(A. Bonhomme et al., Eur. Phys. J. C 82 (2022) 815, arXiv:2202.03754) finds k = 0.162 +- 0.004, close to it;
+the Dresden-II collaboration's iron-filter and YBe data (Colaresi et al., PRD 104 (2021) 072003,
+arXiv:2108.02880) lie above it below ~2 keVnr, and the measurements disagree beyond their errors (e.g. Collar
+& Lewis, arXiv:2203.00750, dispute the CONUS result below 1 keVnr). Lindhard's theory is meant for recoils
+well above a keV (eps >~ 0.01); at the 1-8 keVnr of a reactor signal in germanium (eps = 0.004-0.03) it is a
+parameterisation of the data, not a prediction. Which model a fit used is therefore part of its result
+(docs/data.md, Dresden-II).
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ One channel ``<name>``: the release's 12 energy (10 keVee, 0-120) x 8 F90 (0.05,
   nubar_mu) neutrinos from the pi+/mu+ lifetimes (PDG via ``particle``) and the release's proton
   pulse (Gaussian, mean 440 ns, width 150 ns). Default (``signal_shape = "release"``): every bin then
   multiplied by the release's CEvNS template over this folding's SM count at the reference physics
-  (:func:`template_correction`), so the SM signal is the collaboration's template (128 events) and the
-  physics options move it as they move the folding; ``"folded"``: the folding alone (122.3 events).
+  (:func:`template_correction`), so the SM signal is the collaboration's template (128 events, its
+  likelihood) and the physics options move it as they move the folding; ``"release-energy"``: only the energy
+  spectrum corrected; ``"folded"``: the folding alone (122.3 events).
 * **Backgrounds**: the release's prompt beam-related neutrons (``brnpdf``, 497, +-160), delayed BRN
   (``delbrnpdf``, 33 +- 33) and steady state (``bkgpdf``, 3152; +-25 of 3154), Gaussian normalisations
   with the release's predicted uncertainties.
@@ -79,9 +80,10 @@ class LAr2020Options(ReleaseOptions):
     background_uncertainties: bool = True
     recoil_bins: int = Field(500, ge=50, le=20000)
     recoil_min_keV: float = Field(1.0, gt=0)
-    #: "release": the package's folded signal corrected bin by bin to the release's CEvNS template at the
-    #: reference physics (:func:`template_correction`); "folded": the package's folding alone
-    signal_shape: Literal["release", "folded"] = "release"
+    #: "release": the package's folded signal corrected bin by bin to the release's CEvNS template at the reference
+    #: physics (the collaboration's likelihood); "release-energy": corrected only to the template's energy spectrum
+    #: (:func:`template_correction`); "folded": the package's folding alone
+    signal_shape: Literal["release", "release-energy", "folded"] = "release"
 
     @model_validator(mode="after")
     def _checks(self) -> LAr2020Options:
@@ -257,23 +259,40 @@ def f90_given_energy(cevns: np.ndarray) -> np.ndarray:
     return out
 
 
-def template_correction(template: np.ndarray, reference_forms: np.ndarray) -> np.ndarray:
-    """Per-bin factor r[o] = template[o] / S_ref[o] carrying the package's folded SM signal onto the release's.
+#: Bins (or energy bins) whose template holds less than this fraction of its total carry no information on the shape:
+#: the package's folding is kept there (factor 1), so no non-SM signal is switched off where the release is silent.
+TEMPLATE_SILENT_FRACTION = 1e-6
 
-    ``reference_forms`` (n_bins, n_components, P, P) are the folded quadratic forms at the reference
-    physics (:class:`cevns.experiment.PhysicsOptions` defaults); S_ref[o] = sum_c H[o, c, 0, 0] is their
-    SM count. Bins where the package predicts nothing get r = 0 (the release's template is 0 there too
-    within 1e-6 of its total; otherwise a ConfigError). The factor holds what the release's template knows
-    and its files do not say (docs/data.md, argon): the collaboration's time window over a
-    flavour-averaged time PDF, the recoil end-point near 37 keVee, about 5% in 10-30 keVee.
+
+def template_correction(template: np.ndarray, reference_forms: np.ndarray, per: str = "bin") -> np.ndarray:
+    """Factor r per bin (960,) carrying the package's folded SM signal onto the release's CEvNS template.
+
+    ``template`` (12, 8, 10) is the release's CEvNS template; ``reference_forms`` (960, n_components, P, P) the
+    folded quadratic forms at the reference physics (:class:`cevns.experiment.PhysicsOptions` defaults), whose SM
+    count per bin is S[o] = sum_c H[o, c, 0, 0].
+
+    * ``per = "bin"``: r[o] = T[o] / S[o]. The SM signal becomes the template in all 960 bins, the collaboration's
+      likelihood. The template is an exact product energy x F90 x time (one flavour-averaged time shape at every
+      energy), the folding is not (prompt nu_mu recoils end near 13.5 keVee), so r varies from 0.15 to 5.8 and moves
+      the SM split between flavours (prompt nu_mu -7%, delayed nu_e +9%, anti-nu_mu +8%; docs/data.md).
+    * ``per = "energy"``: r[o] = T_E[e] / S_E[e] of the energy projections, constant within an energy bin: only the
+      energy spectrum becomes the collaboration's; F90, arrival time and the flavour split stay as folded.
+
+    Bins (energy bins) where the template is silent (below :data:`TEMPLATE_SILENT_FRACTION` of its total) keep
+    r = 1. A ConfigError where the template has counts and the folding none.
     """
+    t = np.asarray(template, dtype=float).reshape(-1)
     sm = reference_forms[:, :, 0, 0].sum(axis=1)
-    template = np.asarray(template, dtype=float).ravel()
-    empty = sm <= 0
-    if np.any(template[empty] > 1e-6 * template.sum()):
+    if per == "energy":
+        t = np.repeat(t.reshape(SHAPE).sum(axis=(1, 2)), SHAPE[1] * SHAPE[2])
+        sm = np.repeat(sm.reshape(SHAPE).sum(axis=(1, 2)), SHAPE[1] * SHAPE[2])
+    elif per != "bin":
+        raise ValueError(f"per must be 'bin' or 'energy', not {per!r}")
+    informative = t > TEMPLATE_SILENT_FRACTION * t.sum()
+    if np.any(informative & (sm <= 0)):
         raise ConfigError("the release's CEvNS template has counts where the package's folded signal has none; "
                           "use options.signal_shape = 'folded'")
-    return np.divide(template, sm, out=np.zeros_like(sm), where=~empty)
+    return np.where(informative, np.divide(t, sm, out=np.ones_like(sm), where=sm > 0), 1.0)
 
 
 def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
@@ -302,9 +321,10 @@ def build_channels(dataset, scenario, physics) -> list[Channel]:  # noqa: ANN001
     qf = (numbers["qf_a"], numbers["qf_b"])
     nominal_energy = energy_kernel(qf)
     forms = kernel_3d(nominal_energy)
-    if options.signal_shape == "release":
+    if options.signal_shape != "folded":
         reference = forms if physics == PhysicsOptions() else kernel_3d(energy_kernel(qf, kernels(PhysicsOptions())))
-        forms = forms * template_correction(data.templates["cevns"], reference)[:, None, None, None]
+        per = "bin" if options.signal_shape == "release" else "energy"
+        forms = forms * template_correction(data.templates["cevns"], reference, per)[:, None, None, None]
     components = recoil.component_names
 
     backgrounds = {k: data.templates[k].ravel() for k in ("brn", "delayed_brn", "steady_state")}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import stats
 
 from ...errors import ConfigError
 from ..results import Profile1D, Profile2D
@@ -206,33 +207,42 @@ def profile_2d(model, data: np.ndarray, names: tuple[str, str], x: np.ndarray | 
                      list(profiler.free_names), mle)
 
 
-def statistical_floor(model, data: np.ndarray, name: str, pars: np.ndarray, level: float = 0.68,  # noqa: ANN001
+#: The probability inside +-1 standard deviation of a Gaussian, chi2_1.cdf(1): the floor's default level, so its
+#: half-width is the "sigma" a Fisher-information estimate gives (Delta(-2 ln L) = 1).
+ONE_SIGMA = float(stats.chi2.cdf(1.0, 1))
+
+
+def statistical_floor(model, data: np.ndarray, name: str, pars: np.ndarray, level: float = ONE_SIGMA,  # noqa: ANN001
                       n_points: int = 801, span: float = 0.5) -> list[float]:
     """Wilks interval of one parameter with every other parameter *fixed* at ``pars`` (not profiled).
 
     The width a data set supports when every background level and nuisance is known exactly: the
     floor below which no treatment of the backgrounds can go (the statistical precision of the events
     alone). ``data`` is typically ``model.asimov(pars)`` (main and auxiliary data), so the floor is the
-    expected one at ``pars``. The scan covers ``pars[name] * (1 -+ span)`` (or +-``span`` around 0) on
-    ``n_points`` points; a ConfigError if the interval reaches the scan's end.
+    expected one at ``pars``. Default level: +-1 sigma (Delta(-2 ln L) = 1). The scan starts on
+    ``pars[name] * (1 -+ span)`` (or +-``span`` around 0) and doubles its span until the interval lies inside it
+    or reaches the parameter's bounds (a ConfigError if the interval runs into a bound).
     """
     pars = np.asarray(pars, dtype=float)
     i = model.index(name)
     centre = pars[i]
-    half = span * abs(centre) if centre != 0 else span
-    grid = np.linspace(centre - half, centre + half, n_points)
     lo, hi = model.bounds[name]
-    grid = grid[(grid >= lo) & (grid <= hi)]
-    points = np.repeat(pars[None, :], grid.size, axis=0)
-    points[:, i] = grid
-    q = -2.0 * model.log_likelihood(points, data)
-    q -= q.min()
-    inside = np.where(q <= wilks_threshold(level, 1))[0]
-    if inside.size == 0 or inside[0] == 0 or inside[-1] == grid.size - 1:
-        raise ConfigError(f"statistical floor of {name}: the {level:.0%} interval reaches the scan's end; widen span")
-    # linear interpolation of the threshold crossing on each side
-    t = wilks_threshold(level, 1)
-    a, b = inside[0], inside[-1]
-    left = grid[a - 1] + (t - q[a - 1]) * (grid[a] - grid[a - 1]) / (q[a] - q[a - 1])
-    right = grid[b] + (t - q[b]) * (grid[b + 1] - grid[b]) / (q[b + 1] - q[b])
+    threshold = wilks_threshold(level, 1)
+    half = span * abs(centre) if centre != 0 else span
+    while True:
+        grid = np.linspace(max(centre - half, lo), min(centre + half, hi), n_points)
+        points = np.repeat(pars[None, :], grid.size, axis=0)
+        points[:, i] = grid
+        q = -2.0 * model.log_likelihood(points, data)
+        q -= q.min()
+        inside = np.where(q <= threshold)[0]
+        if inside.size and inside[0] > 0 and inside[-1] < grid.size - 1:
+            break
+        if grid[0] <= lo and grid[-1] >= hi:
+            raise ConfigError(f"statistical floor of {name}: the {level:.0%} interval reaches the parameter's bounds "
+                              f"[{lo:g}, {hi:g}]")
+        half *= 2.0
+    a, b = inside[0], inside[-1]  # linear interpolation of the threshold crossing on each side
+    left = grid[a - 1] + (threshold - q[a - 1]) * (grid[a] - grid[a - 1]) / (q[a] - q[a - 1])
+    right = grid[b] + (threshold - q[b]) * (grid[b + 1] - grid[b]) / (q[b + 1] - q[b])
     return [float(left), float(right)]
