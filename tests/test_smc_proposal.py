@@ -11,7 +11,7 @@ import pytest
 from scipy import integrate, special
 
 from cevns.inference.proposal import PROPOSALS, fit_mixture, fit_proposal
-from cevns.inference.smc import SMCSettings, run_smc
+from cevns.inference.smc import BAND_SETTINGS, SMCSettings, run_smc
 
 
 def identity(cube: np.ndarray) -> np.ndarray:
@@ -83,9 +83,9 @@ def test_exact_evidence_of_the_bands_by_brute_force():
                                                  ("two", 0.003, 5)])
 def test_band_evidence_is_exact_and_the_importance_stage_efficient(kind, w, seed):
     """log Z within 4 standard errors of the exact value (plus 0.002), the importance draws' ESS above half the
-    draws, k-hat below 0.5: the fast preset (1000 particles, log Z error 0.02)."""
+    draws, k-hat below 0.5: the fast preset (1000 particles, log Z error 0.02) with BAND_SETTINGS."""
     toy = Bands(kind, w)
-    out = run_smc(identity, toy, 4, SMCSettings(n_particles=1000, target_error=0.02), seed=seed)
+    out = run_smc(identity, toy, 4, SMCSettings(n_particles=1000, target_error=0.02, **BAND_SETTINGS), seed=seed)
     s = out.stats
     assert out.log_evidence == pytest.approx(toy.log_z, abs=4 * out.log_evidence_err + 0.002)
     assert s["efficiency"] > 0.5 and s["khat"] < 0.5 and s["reliable"] and s["attempts"] == 1
@@ -95,7 +95,7 @@ def test_band_evidence_is_exact_and_the_importance_stage_efficient(kind, w, seed
 def test_four_band_crossings():
     """Four band crossings of width 0.01 (two modes per flavour): log Z exact; the proposal's efficiency lower."""
     toy = Bands("four", 0.01)
-    out = run_smc(identity, toy, 4, SMCSettings(n_particles=1000, target_error=0.02), seed=1)
+    out = run_smc(identity, toy, 4, SMCSettings(n_particles=1000, target_error=0.02, **BAND_SETTINGS), seed=1)
     assert out.log_evidence == pytest.approx(toy.log_z, abs=4 * out.log_evidence_err + 0.002)
     assert out.stats["efficiency"] > 0.25 and out.stats["reliable"]
 
@@ -142,3 +142,22 @@ def test_student_t_mixture_em_recovers_its_components():
     # the same draws are likelier under the t mixture than under a Gaussian mixture fitted to them
     gauss, _ = fit_mixture(x, None, 2, rng, n_iter=300, tol=1e-7)
     assert np.mean(fitted.log_pdf(x)) > np.mean(gauss.log_pdf(x))
+
+
+def test_predicted_efficiency_of_the_drawing_proposal_is_the_draws_ess():
+    """The refit screen's efficiency estimate 1 / E_p[p / q] is, for the proposal the draws came from, their ESS / N;
+    for a proposal closer to the target it is larger."""
+    from cevns.inference.smc import _predicted_efficiency, effective_sample_size
+
+    rng = np.random.default_rng(5)
+    toy = Bands("slabs", 0.03)
+    wide = fit_proposal(rng.uniform(size=(4000, 4)), None, "cube", 1, 1.0, 0.05, 5.0, rng)   # one broad Gaussian
+    u, log_q = wide.draw(40_000, rng)
+    inside = np.all((u > 0) & (u < 1), axis=1)
+    u, log_q = u[inside], log_q[inside]
+    log_l = toy(u)
+    log_w = log_l - log_q
+    assert _predicted_efficiency(wide, u, log_w, log_l) == pytest.approx(effective_sample_size(log_w) / log_w.size, rel=1e-9)
+    keep = rng.uniform(size=log_w.size) < np.exp(log_w - log_w.max())  # rejection sampling: posterior points
+    close = fit_proposal(u[keep], None, "cube", 16, 1.3, 0.05, 5.0, rng)
+    assert _predicted_efficiency(close, u, log_w, log_l) > 2 * _predicted_efficiency(wide, u, log_w, log_l)

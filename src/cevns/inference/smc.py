@@ -23,11 +23,13 @@ Two stages, both vectorized over particles (the likelihood is always called on a
 2. **Importance sampling** from a Gaussian mixture fitted to the final particles (components
    16 at most), its covariances widened, plus a small defensive component equal to the
    prior (Hesterberg, Technometrics 37 (1995) 185), which bounds the weights
-   (cevns.inference.proposal). The proposal is then refitted (weighted EM) to all importance
-   draws so far, with their weights, after each of the first ``adapt`` batches: population
+   (cevns.inference.proposal). With ``adapt`` > 0 (``BAND_SETTINGS``; the default 0 keeps the
+   proposal) it is then refitted (weighted EM) to all importance draws so far, with their
+   weights, after each of the first ``adapt`` batches, and adopted where its efficiency
+   estimated on those draws beats the current proposal's: population
    Monte Carlo (Cappe, Guillin, Marin & Robert, J. Comput. Graph. Stat. 13 (2004) 907; Cappe,
-   Douc, Guillin, Marin & Robert, Stat. Comput. 18 (2008) 447), and the proposal whose batch had
-   the largest ESS / draws is kept. Each draw keeps the weight L / q of the proposal it came
+   Douc, Guillin, Marin & Robert, Stat. Comput. 18 (2008) 447); afterwards the proposal whose
+   batch had the largest ESS / draws is kept. Each draw keeps the weight L / q of the proposal it came
    from, and each proposal depends on earlier draws only, so every weight has expectation Z and
    ``Z = mean(L / q)`` stays unbiased whatever the proposals; the approximations only cost
    efficiency, not correctness. On the measured COHERENT releases (posteriors that are bands
@@ -96,10 +98,10 @@ class SMCSettings:
     n_sweeps: int = 2
     #: Mixture components while tempering and for the final proposal (EM drops the ones it empties). Measured
     #: importance efficiency of the final proposal: 4 components 0.09-0.70, 12-16 components 0.40-0.75
-    #: (coherent-2017-2p, -4p-3, future-combined(-1bin)). Tempering: 16 instead of 8 raised the final
-    #: mixture-move acceptance on measured-combined-coherent-4p from 0.09 to 0.38 and the efficiency of the
-    #: proposal fitted to the particles from 0.17 to 0.38 (docs/sampling.md).
-    tempering_components: int = 16
+    #: (coherent-2017-2p, -4p-3, future-combined(-1bin)). Tempering: 16 instead of 8 (BAND_SETTINGS) raised the
+    #: final mixture-move acceptance on measured-combined-coherent-4p from 0.09 to 0.38 and the efficiency of
+    #: the proposal fitted to the particles from 0.17 to 0.38 (docs/sampling.md).
+    tempering_components: int = 8
     max_components: int = 16
     #: Final proposal: covariances widened by this factor squared, and a prior component of this weight.
     #: Measured: widen 1.0 raised k-hat to 0.51 (a retry, 3x the calls on future-combined), 1.6 lowered the
@@ -113,9 +115,13 @@ class SMCSettings:
     proposal: str = "cube"
     dof: float = 5.0
     #: Refits of the final proposal to the weighted importance draws so far (population Monte Carlo), after the
-    #: first batch (max(min_ess, n_particles) draws) and each of the next ``adapt`` - 1 batches (half that);
-    #: then the proposal whose batch did best. 0: the proposal fitted to the particles throughout (as before).
-    adapt: int = 4
+    #: first batch (max(min_ess, n_particles) draws) and each of the next ``adapt`` - 1 batches (half that); a
+    #: refit is adopted when its efficiency estimated on the draws so far beats the current proposal's, and after
+    #: the refits the proposal whose batch did best is kept. 0: the proposal fitted to the particles throughout.
+    #: BAND_SETTINGS (adapt 4, 16 tempering components): the measured releases' band posteriors from ESS/draws
+    #: 0.11-0.29 to 0.44-0.45 with half the likelihood calls; on the paper's fits (cheap likelihoods) 5-20% fewer
+    #: calls but 1.5-2x the wall time (EM refits) and other numbers at the same seed, so not the default.
+    adapt: int = 0
     #: Importance stage: draw until the standard error of log Z is below ``target_error`` (``tolerance``) and
     #: the ESS is at least ``min_ess`` (or ``max_draws`` are drawn). Measured: at ESS ~5000 the 95% HPD ends
     #: of the future fits' ee couplings are within 0.001 of the references.
@@ -136,6 +142,12 @@ class SMCSettings:
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"invalid SMC setting {bad[0]} = {getattr(self, bad[0])!r}")
+
+
+#: Settings for posteriors that are bands across the prior box with an expensive likelihood (the measured
+#: COHERENT releases): population Monte Carlo refits of the importance proposal and twice the tempering
+#: mixture's components. ``run_sampler("smc", ..., options=BAND_SETTINGS)``; measured in docs/sampling.md.
+BAND_SETTINGS = {"adapt": 4, "tempering_components": 16}
 
 
 # -- importance-sampling diagnostics --------------------------------------------------------------
@@ -323,6 +335,14 @@ def _tempering(target: _Target, ndim: int, settings: SMCSettings, rng: np.random
     return u, log_l, log_z, stats
 
 
+def _predicted_efficiency(proposal, points: np.ndarray, log_w: np.ndarray, log_l: np.ndarray) -> float:  # noqa: ANN001
+    """ESS / draws that ``proposal`` would give, 1 / E_p[p / q], estimated from N importance draws of the posterior
+    p with weights w = L / q_old: E_p[p / q] ~ sum_i (w_i / sum w) (L_i / Z) / q_i with Z ~ sum w / N. For the
+    proposal the draws came from, this is their own ESS / N."""
+    log_ratio = log_w + log_l - proposal.log_density(points)  # log(w_i L_i / q_i)
+    return float(np.exp(2.0 * special.logsumexp(log_w) - math.log(log_w.size) - special.logsumexp(log_ratio)))
+
+
 def _importance(target: _Target, u: np.ndarray, settings: SMCSettings, rng: np.random.Generator,
                 progress: Callable | None, t0: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """Stage 2: draws from the widened mixture + prior, refitted to the weighted draws (population Monte Carlo);
@@ -358,8 +378,14 @@ def _importance(target: _Target, u: np.ndarray, settings: SMCSettings, rng: np.r
             keep = np.isfinite(log_w)
             fit_w = np.exp(log_w[keep] - log_w[keep].max())
             fit_w = np.minimum(fit_w, fit_w.mean() * math.sqrt(fit_w.size))  # truncated weights (Ionides, JCGS 17 (2008) 295), for the fit only
-            proposal = fit_proposal(np.concatenate(draws)[keep], fit_w, settings.proposal, settings.max_components,
-                                    settings.widen, settings.defensive, settings.dof, rng)
+            points = np.concatenate(draws)[keep]
+            candidate = fit_proposal(points, fit_w, settings.proposal, settings.max_components, settings.widen,
+                                     settings.defensive, settings.dof, rng)
+            # adopted when its efficiency 1 / E_p[p / q], estimated on the weighted draws so far, beats the current one's
+            log_l_kept = np.concatenate(log_ls)[keep]
+            if (_predicted_efficiency(candidate, points, log_w[keep], log_l_kept)
+                    > _predicted_efficiency(proposal, points, log_w[keep], log_l_kept)):
+                proposal = candidate
             batch = int(min(max(settings.min_ess, settings.n_particles) // 2, settings.max_draws - total))
         else:  # the proposal whose batch did best (a refit that did worse is dropped)
             proposal = best[1]
