@@ -118,9 +118,11 @@ class SMCSettings:
     #: first batch (max(min_ess, n_particles) draws) and each of the next ``adapt`` - 1 batches (half that); a
     #: refit is adopted when its efficiency estimated on the draws so far beats the current proposal's, and after
     #: the refits the proposal whose batch did best is kept. 0: the proposal fitted to the particles throughout.
-    #: BAND_SETTINGS (adapt 4, 16 tempering components): the measured releases' band posteriors from ESS/draws
-    #: 0.11-0.29 to 0.44-0.45 with half the likelihood calls; on the paper's fits (cheap likelihoods) 5-20% fewer
-    #: calls but 1.5-2x the wall time (EM refits) and other numbers at the same seed, so not the default.
+    #: BAND_SETTINGS (adapt 4, 16 tempering components), measured-release fits, seeds 1-3: no run above 32 200
+    #: calls (old: 3 of 9 runs at 53 000-105 000, ESS/draws 0.056-0.135), median calls about the same (half on
+    #: measured-combined-coherent-4p), batches after the refits at ESS/draws 0.47-0.55; but a seed spread of log Z
+    #: 3x the reported error on measured-combined-4p; on the paper's fits 1.5-2x the wall time (EM refits) and
+    #: other numbers at the same seed. So not the default (docs/sampling.md).
     adapt: int = 0
     #: Importance stage: draw until the standard error of log Z is below ``target_error`` (``tolerance``) and
     #: the ESS is at least ``min_ess`` (or ``max_draws`` are drawn). Measured: at ESS ~5000 the 95% HPD ends
