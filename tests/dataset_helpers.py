@@ -33,27 +33,17 @@ def release_copy(tmp_path: Path, folder: str) -> Path:
 def fitted_signal(scenario_name: str, channel: str, options: dict | None = None) -> np.ndarray:
     """Posterior draws of the summed CEvNS count of one channel (quick-look fit of the observed data, seed 1), with
     ``options`` merged into the scenario's first data set."""
+    from cevns.app.validation import signal_counts
+
     model = cevns.Model.from_scenario(scenario_with_options(scenario_name, options) if options else Scenario.load(scenario_name))
-    result = cevns.fit(model, model.observed(), fast=True, verbose=False, seed=1)
-    pars = np.column_stack([result.equal_weight[n] for n in model.parameter_names])
-    expected = model.expected(pars)[channel]
-    components = [s.component for s in model.samples if s.experiment == channel and s.is_signal]
-    return sum(expected[c].sum(axis=1) for c in components)
+    return signal_counts(model, cevns.fit(model, model.observed(), fast=True, verbose=False, seed=1), channel)
 
 
 def signal_floor(scenario_name: str, channel: str, options: dict | None = None) -> tuple[float, float]:
-    """(fitted CEvNS count at the maximum likelihood, its 68% half-width with every other parameter fixed there):
-    the statistical floor of the release (:func:`cevns.inference.frequentist.statistical_floor` on the Asimov data of
-    the maximum-likelihood point), in events."""
-    from cevns.inference.frequentist import Profiler, fit_mle, statistical_floor
+    """(fitted CEvNS count at the maximum likelihood, its 1-sigma half-width with every other parameter fixed there):
+    the statistical floor of the release (:func:`cevns.app.validation.release_floor`), in events."""
+    from cevns.app.validation import release_floor
 
     scenario = scenario_with_options(scenario_name, options) if options else Scenario.load(scenario_name)
-    model = cevns.Model.from_scenario(scenario)
-    mle = fit_mle(Profiler(model, model.observed()))
-    pars = np.asarray(mle.full, dtype=float)
-    expected = model.expected(pars[None, :])[channel]
-    components = [s.component for s in model.samples if s.experiment == channel and s.is_signal]
-    count = float(sum(expected[c].sum(axis=1) for c in components)[0])
-    lo, hi = statistical_floor(model, model.asimov(pars), "mu_cevns", pars)
-    mu = pars[model.index("mu_cevns")]
-    return count, 0.5 * (hi - lo) * count / mu
+    out = release_floor(cevns.Model.from_scenario(scenario), channel)
+    return out["mle_count"], out["floor"]

@@ -1,7 +1,7 @@
 """Each measured release fitted as the Standard Model with a free CEvNS normalisation, beside its collaboration.
 
 For every release: the fitted CEvNS count (posterior mean and standard deviation of the summed signal of its
-channel over the equal-weight samples), the release's statistical floor (the 68% Wilks half-width of
+channel over the equal-weight samples), the release's statistical floor (the 1-sigma Wilks half-width of
 ``mu_cevns`` with every other parameter fixed at the maximum likelihood, on the Asimov data there:
 :func:`cevns.inference.frequentist.statistical_floor`), and the distance from the collaboration's value in
 units of sigma = max(collaboration's error, floor) (docs/data.md, "Validation against the collaborations").
@@ -52,26 +52,34 @@ REFERENCES = (
 VALIDATION_FITS = tuple(r.scenario for r in REFERENCES)
 
 
+def channel_signal(model: Model, pars: np.ndarray, channel: str) -> np.ndarray:
+    """The summed CEvNS count of ``channel`` at each parameter point (n, d) -> (n,)."""
+    expected = model.expected(pars)[channel]
+    return sum(expected[s.component].sum(axis=1) for s in model.samples if s.experiment == channel and s.is_signal)
+
+
 def signal_counts(model: Model, fit: FitResult, channel: str) -> np.ndarray:
     """The summed CEvNS count of ``channel`` at each equal-weight sample of ``fit``."""
-    pars = np.column_stack([fit.equal_weight[n] for n in model.parameter_names])
-    expected = model.expected(pars)[channel]
-    components = [s.component for s in model.samples if s.experiment == channel and s.is_signal]
-    return sum(expected[c].sum(axis=1) for c in components)
+    return channel_signal(model, np.column_stack([fit.equal_weight[n] for n in model.parameter_names]), channel)
+
+
+def release_floor(model: Model, channel: str) -> dict:
+    """Maximum likelihood of the observed data (``mle``: :class:`MaximumLikelihood`), its CEvNS count and mu, and the
+    release's statistical floor (1 sigma) in events and in mu (module docstring)."""
+    mle = fit_mle(Profiler(model, model.observed()))
+    pars = np.asarray(mle.full, dtype=float)
+    mu = float(pars[model.index("mu_cevns")])
+    count = float(channel_signal(model, pars[None, :], channel)[0])
+    lo, hi = statistical_floor(model, model.asimov(pars), "mu_cevns", pars)
+    return {"mle": mle, "mle_count": count, "mle_mu": mu, "floor": 0.5 * (hi - lo) * count / mu, "floor_mu": 0.5 * (hi - lo)}
 
 
 def floor_and_mle(model: Model, channel: str) -> dict[str, float]:
-    """Maximum-likelihood count and mu, and the release's statistical floor in events (module docstring)."""
-    data = model.observed()
-    mle = fit_mle(Profiler(model, data))
-    pars = np.asarray(mle.full, dtype=float)
-    i = model.index("mu_cevns")
-    expected = model.expected(pars[None, :])[channel]
-    count = float(sum(expected[s.component].sum(axis=1)[0] for s in model.samples if s.experiment == channel and s.is_signal))
-    lo, hi = statistical_floor(model, model.asimov(pars), "mu_cevns", pars)
-    q = profile_1d(model, data, "mu_cevns", values=np.array([0.0, 1.0]), mle=mle, refine=False).q
-    return {"mle_count": count, "mle_mu": float(pars[i]), "floor": 0.5 * (hi - lo) * count / pars[i], "floor_mu": 0.5 * (hi - lo),
-            "q_mu0": float(q[0]), "q_mu1": float(q[-1])}
+    """:func:`release_floor` and the profile likelihood q = -2 Delta ln L at mu = 0 and mu = 1 (module docstring)."""
+    out = release_floor(model, channel)
+    mle = out.pop("mle")
+    q = profile_1d(model, model.observed(), "mu_cevns", values=np.array([0.0, 1.0]), mle=mle, refine=False).q
+    return {**out, "q_mu0": float(q[0]), "q_mu1": float(q[-1])}
 
 
 def validation_rows(fits: dict[str, FitResult], scenario: Callable[[str], Scenario] = Scenario.load) -> list[dict]:
@@ -105,7 +113,7 @@ def validation_markdown(rows: list[dict]) -> str:
             lines.append(f"| {r['release']} | {r['count']:.1f} +- {r['sd']:.1f} | {r['reference']:g} +- {r['reference_error']:g} "
                          f"({r['source']}) | {r['floor']:.1f} | {r['distance_sigma']:+.2f} sigma | {r['width_ratio']:.2f} | "
                          f"{r['mle_count']:.1f} |")
-    lines += ["", "Fitted count: posterior mean +- sd of the summed CEvNS signal (mu_cevns free). Floor: 68% half-width "
+    lines += ["", "Fitted count: posterior mean +- sd of the summed CEvNS signal (mu_cevns free). Floor: 1-sigma half-width "
               "with every background and nuisance fixed at the maximum likelihood (Asimov), in events. sigma = max("
               "collaboration's error, floor). q = -2 Delta ln L of the profile likelihood. docs/data.md explains each row."]
     return "\n".join(lines) + "\n"
