@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import cevns  # noqa: E402
+from cevns.app.validation import channel_signal  # noqa: E402
 from cevns.builders.releases import coherent_lar_2020 as lar  # noqa: E402
 from cevns.builders.scenario import Scenario  # noqa: E402
 from cevns.inference.frequentist import Profiler, fit_mle  # noqa: E402
@@ -56,11 +57,9 @@ def argon_panels(axes) -> None:  # noqa: ANN001
 
 def csi_panels(axes, scenario: str, channel: str, pe_axis: int, shape: tuple[int, int], pe_edges, t_edges) -> None:  # noqa: ANN001
     model = cevns.Model.from_scenario(Scenario.load(scenario))
-    mle = fit_mle(Profiler(model, model.observed()))
-    expected = model.expected(np.asarray(mle.full, dtype=float)[None, :])[channel]
-    signal = sum(v[0] for k, v in expected.items() if any(s.component == k and s.experiment == channel and s.is_signal
-                                                          for s in model.samples))
-    total = sum(v[0] for v in expected.values())
+    pars = np.asarray(fit_mle(Profiler(model, model.observed())).full, dtype=float)[None, :]
+    signal = channel_signal(model, pars, channel, per_bin=True)[0]
+    total = sum(v[0] for v in model.expected(pars)[channel].values())
     data = model.observed()[model.experiment_bins[channel]]
     for axis, (ax, e, label) in enumerate(zip(axes, (pe_edges, t_edges), ("photoelectrons (PE)", "arrival time (us)"))):
         width = np.diff(np.asarray(e, dtype=float))

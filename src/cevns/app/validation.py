@@ -52,10 +52,11 @@ REFERENCES = (
 VALIDATION_FITS = tuple(r.scenario for r in REFERENCES)
 
 
-def channel_signal(model: Model, pars: np.ndarray, channel: str) -> np.ndarray:
-    """The summed CEvNS count of ``channel`` at each parameter point (n, d) -> (n,)."""
+def channel_signal(model: Model, pars: np.ndarray, channel: str, per_bin: bool = False) -> np.ndarray:
+    """The CEvNS count of ``channel`` at each parameter point (n, d): summed over its bins (n,), or per bin (n, bins)."""
     expected = model.expected(pars)[channel]
-    return sum(expected[s.component].sum(axis=1) for s in model.samples if s.experiment == channel and s.is_signal)
+    signal = sum(expected[s.component] for s in model.samples if s.experiment == channel and s.is_signal)
+    return signal if per_bin else signal.sum(axis=1)
 
 
 def signal_counts(model: Model, fit: FitResult, channel: str) -> np.ndarray:
