@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .modifiers import MODIFIERS
+from .newton import NewtonPlan
 from .samples import Modifier, ModelError, PhysicsGrid, Sample
 
 #: Floor on expected counts inside the log: keeps log L finite when a bin's
@@ -188,6 +189,17 @@ class LaplaceMarginal:
                 suffix = factors[j] if suffix is None else suffix * factors[j]
         return lam, np.swapaxes(jac, 1, 2)
 
+    def newton_plan(self) -> NewtonPlan | None:
+        """The exact-Hessian Newton of :mod:`cevns.model.newton` for this model, or None where it does not apply
+        (linear models, which converge in a few exact steps here, and kinds it does not differentiate) or is
+        switched off (``exact_newton = False``: the general Gauss-Newton path, the reference of the tests)."""
+        if not self.exact_newton:
+            return None
+        plan = self.__dict__.get("_newton_plan", False)
+        if plan is False:
+            plan = self._newton_plan = NewtonPlan.of(self)
+        return plan
+
     def conditional_mode(self, free: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Constrained parameters maximising L * prior at fixed free parameters.
 
@@ -208,6 +220,10 @@ class LaplaceMarginal:
             return full, self.log_likelihood(full, data), np.zeros((len(full), 0, 0))
         inv_var = 1.0 / self.sigmas[idx] ** 2
         centers = all_centers[..., idx]  # (M,), or (n, M) with one data set per point
+        plan = self.newton_plan()
+        if plan is not None:
+            return plan.conditional_mode(full, data, centers, NONLINEAR_NEWTON_ITERATIONS, NEWTON_TOLERANCE,
+                                         DECREMENT_TOLERANCE)[:3]
         signal = self.signal_columns(full)
         lam, jac = self._lambda_jacobian(full, signal)
 
@@ -385,8 +401,15 @@ class LaplaceMarginal:
             return self.log_likelihood(self._expand(free, centers), main)
         parts = self.laplace_components() if self.split_laplace else None
         if parts is not None:  # each part reads its own bins and the centres of its own nuisances
+            for _, sub in parts:
+                sub.exact_newton = self.exact_newton
             return sum(sub.log_marginal_likelihood(free, np.concatenate([main[bins], centers[sub.aux_indices]]))
                        for bins, sub in parts)
+
+        plan = self.newton_plan()
+        if plan is not None:  # warm starts across the whole call, blocks of MARGINAL_CHUNK
+            return plan.log_marginal(self._expand(free, centers), main, centers[self.constrained_indices], MARGINAL_CHUNK,
+                                     NONLINEAR_NEWTON_ITERATIONS, NEWTON_TOLERANCE, DECREMENT_TOLERANCE)
 
         def block(points: np.ndarray, d: np.ndarray) -> np.ndarray:
             _, value, hessian = self.conditional_mode(points, d)

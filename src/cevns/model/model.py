@@ -97,6 +97,7 @@ class Model(LaplaceMarginal):
         self._plan: EvaluationPlan | None | bool = False  # built on first use (None: not applicable)
         self._components: list | None | bool = False       # Laplace factorisation, built on first use
         self.split_laplace = True  # integrate independent groups of nuisances separately (False: jointly)
+        self.exact_newton = True  # the conditional mode by cevns.model.newton where it applies (False: Gauss-Newton)
         # the Laplace path is exact Newton when lambda is linear in the constrained parameters:
         # every sample carries at most one constrained factor, and that factor is linear in it
         self._linear_nuisances = all(
