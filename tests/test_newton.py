@@ -163,3 +163,18 @@ def test_plan_covers_what_it_can_and_only_that():
     assert [sub.newton_plan() is not None for _, sub in lar.laplace_components() or [(None, lar)]] == [True]
     paper = _model("future-combined")  # linear nuisances: the paper's exact-Newton path, bit for bit
     assert paper.newton_plan() is None
+
+
+def test_nuisance_draws_by_part_equal_the_joint_gauss_newton_draws():
+    """sample_nuisances of a non-linear model goes part by part (the joint Hessian is block diagonal), with Newton's
+    warm starts and once per distinct point; with the same normal draws it gives the joint Gauss-Newton path's
+    draws, to the modes' agreement."""
+    model = _model("measured-combined-4p")
+    data = model.observed()
+    free = 0.2 * _free(model, 60, seed=7)[np.random.default_rng(1).integers(0, 60, 300)]  # repeated points
+    fast = model.sample_nuisances(free, data, np.random.default_rng(5))
+    model.split_laplace, model.exact_newton = False, False
+    joint = model.sample_nuisances(free, data, np.random.default_rng(5))
+    idx = model.constrained_indices
+    np.testing.assert_array_equal(fast[:, model.free_indices], joint[:, model.free_indices])
+    assert np.max(np.abs(fast[:, idx] - joint[:, idx]) / model.sigmas[idx]) < 1e-3

@@ -43,6 +43,7 @@ from ..io import (atomic_savefig, atomic_write_json, atomic_write_text, read_rec
                   verify_checksums)
 from ..model import Model
 from ..builders.scenario import Scenario
+from .tasks import one_blas_thread
 
 RUN_RECORD = "run.json"
 COMPLETION_RECORD = "complete.json"
@@ -230,7 +231,10 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
             pool = MPIPool(mpi.comm)
             _log(f"[{scenario.name}] MPI: likelihood batches spread over {mpi.size} processes", verbose)
         try:
-            with interrupt_guard():
+            # one BLAS thread: the likelihood is batches of small matrix products, which a second thread slows
+            # (measured-combined-4p --fast: 27.9 s sampling with two threads beside another job, 20.6 s with one);
+            # cevns reproduce runs its fits the same way (app/reproduce.py), so both give the same numbers
+            with interrupt_guard(), one_blas_thread():
                 result = fit(model, data, sampler=resolved["sampler"], nuisances=nuisances, n_live=resolved["nlive"],
                              tolerance=resolved["tolerance"], seed=settings.seed, checkpoint_dir=out,
                              resume=settings.resume, verbose=verbose, pool=pool, data_label=data_label)

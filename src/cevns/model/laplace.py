@@ -457,6 +457,9 @@ class LaplaceMarginal:
         # conditional modes block by block: memory bounded by MARGINAL_CHUNK points (each holds a (K, M)
         # Jacobian), not by the number of points (a fit passes every equal-weight draw here)
         z = rng.standard_normal((len(free), idx.size)) if idx.size else None
+        parts = self.laplace_components() if self.split_laplace else None
+        if idx.size and data.ndim == 1 and (parts is not None or self.newton_plan() is not None):
+            return self._sample_nuisances_by_part(free, data, z, parts or [(np.arange(self.n_bins), self)])
         out = np.empty((len(free), len(self.parameters)))
         for i in range(0, len(free), MARGINAL_CHUNK):
             block = slice(i, i + MARGINAL_CHUNK)
@@ -466,4 +469,41 @@ class LaplaceMarginal:
                 chol = np.linalg.cholesky(0.5 * (cov + np.swapaxes(cov, 1, 2)))
                 full[:, idx] += np.einsum("nij,nj->ni", chol, z[block])
             out[block] = full
+        return out
+
+    def _sample_nuisances_by_part(self, free: np.ndarray, data: np.ndarray, z: np.ndarray,
+                                  parts: list[tuple[np.ndarray, LaplaceMarginal]]) -> np.ndarray:
+        """:meth:`sample_nuisances` of a non-linear model: each independent part's conditional mode and Hessian (the
+        joint Hessian is block diagonal across parts) by its own path, Newton's with warm starts where it applies,
+        once per distinct point (equal-weight draws repeat points); ``z`` (n, M) the standard normal draws."""
+        main, centers = self.split_data(data)
+        out = self._expand(free, centers)
+        unique, inverse = np.unique(free, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        for bins, sub in parts:
+            sub_idx = sub.constrained_indices
+            if sub_idx.size == 0:
+                continue
+            positions = np.searchsorted(self.constrained_indices, sub_idx)
+            sub_data = np.concatenate([main[bins], centers[sub.aux_indices]]) if sub is not self else data
+            sub_main, sub_centers = sub.split_data(sub_data)
+            lookup = np.empty(len(unique), dtype=np.intp)
+
+            def consume(rows: np.ndarray, mode: np.ndarray, _value: np.ndarray, hessian: np.ndarray,
+                        sub_idx: np.ndarray = sub_idx, positions: np.ndarray = positions) -> None:
+                cov = np.linalg.inv(-hessian)
+                chol = np.linalg.cholesky(0.5 * (cov + np.swapaxes(cov, 1, 2)))
+                lookup[rows] = np.arange(rows.size)
+                draws = np.flatnonzero(np.isin(inverse, rows))
+                at = lookup[inverse[draws]]
+                out[np.ix_(draws, sub_idx)] = mode[at][:, sub_idx] + np.einsum("nij,nj->ni", chol[at], z[np.ix_(draws, positions)])
+
+            plan = sub.newton_plan()
+            if plan is not None:
+                plan.modes(sub._expand(unique, sub_centers), sub_main, sub_centers[sub_idx], MARGINAL_CHUNK,
+                           NONLINEAR_NEWTON_ITERATIONS, NEWTON_TOLERANCE, DECREMENT_TOLERANCE, consume)
+            else:
+                for i in range(0, len(unique), MARGINAL_CHUNK):
+                    mode, value, hessian = sub.conditional_mode(unique[i : i + MARGINAL_CHUNK], sub_data)
+                    consume(np.arange(i, i + len(mode)), mode, value, hessian)
         return out

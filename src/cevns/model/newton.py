@@ -279,36 +279,36 @@ class NewtonPlan:
                     keys.append(np.log(np.abs(fixed * signal[:, member.columns].sum(axis=1)) + 1e-12))
         return np.stack(keys, axis=1) if keys else np.zeros((full.shape[0], 0))
 
-    def log_marginal(self, full: np.ndarray, data: np.ndarray, centers: np.ndarray, chunk: int, iterations: int,
-                     step_tolerance: float, decrement_tolerance: float) -> np.ndarray:
-        """log of the Laplace integral over the nuisances, (n,): g(nu*) - (1/2) log det(-H) - sum_m log sigma_m,
-        in blocks of ``chunk`` points, with warm starts (WARM_START_STRIDE). ``full``: (n, d) with the nuisances at
-        the centres; ``data`` (K,), ``centers`` (M,)."""
+    def modes(self, full: np.ndarray, data: np.ndarray, centers: np.ndarray, chunk: int, iterations: int,
+              step_tolerance: float, decrement_tolerance: float, consume) -> None:  # noqa: ANN001
+        """The conditional modes of all points of ``full`` (n, d) (nuisances at the centres), in blocks of ``chunk``
+        points, with warm starts: every WARM_START_STRIDE-th point from the centres, the others from the mode of the
+        solved point nearest in :meth:`warm_key`. ``consume(rows, full, value, hessian)`` receives each block's
+        results; a point whose warm start stalled (a line search that found no ascent, e.g. across a histosys floor)
+        is solved again from the centres and passed again only if its g is higher (measured: 1 of 300 prior draws
+        of dresden-ii-lindhard). Memory: a few blocks, whatever n. ``data`` (K,), ``centers`` (M,)."""
         n = full.shape[0]
         idx = self.model.constrained_indices
-        norm = np.sum(np.log(self.model.sigmas[idx]))
-        out = np.empty(n)
-
-        best = np.full(n, -np.inf)  # g at the mode each point's value was taken at
+        best = np.full(n, -np.inf)  # g at the mode each point's result was taken at
 
         def solve(rows: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            """Solves ``rows`` from ``start``, keeping each point's result where its g beats the one it has; returns
-            the modes and whether each converged."""
             modes, done = np.empty((rows.size, idx.size)), np.empty(rows.size, dtype=bool)
             for i in range(0, rows.size, chunk):
                 mode, value, hessian, converged = self.conditional_mode(start[i : i + chunk], data, centers, iterations,
                                                                         step_tolerance, decrement_tolerance)
-                sign, logdet = np.linalg.slogdet(-hessian)
                 block = rows[i : i + chunk]
                 better = value > best[block]
-                out[block[better]] = np.where(sign > 0, value - 0.5 * logdet - norm, -np.inf)[better]
+                if better.all():
+                    consume(block, mode, value, hessian)
+                elif better.any():
+                    consume(block[better], mode[better], value[better], hessian[better])
                 best[block[better]] = value[better]
                 modes[i : i + chunk], done[i : i + chunk] = mode[:, idx], converged
             return modes, done
 
         if n < 2 * WARM_START_STRIDE or idx.size == 0:
             solve(np.arange(n), full)
-            return out
+            return
         seeds = np.arange(0, n, WARM_START_STRIDE)
         rest = np.setdiff1d(np.arange(n), seeds)
         seed_modes, _ = solve(seeds, full[seeds])
@@ -317,10 +317,21 @@ class NewtonPlan:
         start = full[rest]
         start[:, idx] = seed_modes[nearest]
         _, converged = solve(rest, start)
-        # a warm start that stalls (a line search that found no ascent, e.g. across a histosys floor) is solved
-        # again from the centres, and the higher g is kept (measured: 1 of 300 prior draws of dresden-ii-lindhard)
         if not converged.all():
             solve(rest[~converged], full[rest[~converged]])
+
+    def log_marginal(self, full: np.ndarray, data: np.ndarray, centers: np.ndarray, chunk: int, iterations: int,
+                     step_tolerance: float, decrement_tolerance: float) -> np.ndarray:
+        """log of the Laplace integral over the nuisances, (n,): g(nu*) - (1/2) log det(-H) - sum_m log sigma_m, at the
+        modes of :meth:`modes`."""
+        norm = np.sum(np.log(self.model.sigmas[self.model.constrained_indices]))
+        out = np.empty(full.shape[0])
+
+        def consume(rows: np.ndarray, _mode: np.ndarray, value: np.ndarray, hessian: np.ndarray) -> None:
+            sign, logdet = np.linalg.slogdet(-hessian)
+            out[rows] = np.where(sign > 0, value - 0.5 * logdet - norm, -np.inf)
+
+        self.modes(full, data, centers, chunk, iterations, step_tolerance, decrement_tolerance, consume)
         return out
 
     def conditional_mode(self, full: np.ndarray, data: np.ndarray, centers: np.ndarray, iterations: int,
