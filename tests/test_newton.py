@@ -178,3 +178,22 @@ def test_nuisance_draws_by_part_equal_the_joint_gauss_newton_draws():
     idx = model.constrained_indices
     np.testing.assert_array_equal(fast[:, model.free_indices], joint[:, model.free_indices])
     assert np.max(np.abs(fast[:, idx] - joint[:, idx]) / model.sigmas[idx]) < 1e-3
+
+
+def test_a_start_far_out_stops_that_point_and_not_the_block(argon):
+    """A start whose counts overflow (nuisances at 1e5 sigma) ends that point unconverged with g = -inf; the other
+    points of the block are solved as if it were not there."""
+    sub, data = argon
+    plan = sub.newton_plan()
+    free = _free(sub, 4, seed=8)
+    main, centers = sub.split_data(data)
+    start = sub._expand(free, centers)
+    idx = sub.constrained_indices
+    bad = start.copy()
+    bad[1, idx] = centers[idx] + 1e5 * sub.sigmas[idx]
+    alone = plan.conditional_mode(start, main, centers[idx], 30, 1e-10, 1e-10)
+    mixed = plan.conditional_mode(bad, main, centers[idx], 30, 1e-10, 1e-10)
+    assert not mixed[3][1] and not np.isfinite(mixed[1][1])
+    keep = [0, 2, 3]
+    assert mixed[3][keep].all()
+    np.testing.assert_allclose(mixed[1][keep], alone[1][keep], rtol=0, atol=1e-9)

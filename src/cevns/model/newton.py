@@ -69,6 +69,10 @@ class _Shape:
     position: int
     templates: np.ndarray  # (4, bins): [S, A, u, d] of code4p
     floor: HistosysFloor
+    with_ones: np.ndarray | None = None  # (5, bins): [1, S, A, u, d], so that h = [1, c(alpha)] @ with_ones
+
+    def __post_init__(self) -> None:
+        self.with_ones = np.vstack([np.ones(self.templates.shape[1]), self.templates])
 
 
 @dataclass
@@ -124,8 +128,8 @@ class NewtonPlan:
         h (n, bins) with their floored entries (the model floors 1 + Delta at zero,
         :class:`cevns.model.modifiers.histosys.HistoSys`; there the derivatives vanish), the prefix products
         N h_1 ... h_j and Q = N prod h."""
-        n = full.shape[0]
-        lam = np.zeros((n, self.model.n_bins))
+        n, n_bins = full.shape[0], self.model.n_bins
+        lam = None
         states = []
         for group, nominal in zip(self.groups, nominals, strict=True):
             s = np.ones((n, len(group.scalars)))
@@ -134,7 +138,10 @@ class NewtonPlan:
             factors, masks = [], []
             for shape in group.shapes:
                 alpha = full[:, shape.modifier.index]
-                h = code4p_coefficients(alpha, 0) @ shape.templates + 1.0
+                coefficients = np.empty((n, 5))
+                coefficients[:, 0] = 1.0
+                coefficients[:, 1:] = code4p_coefficients(alpha, 0)
+                h = coefficients @ shape.with_ones
                 floor, mask = shape.floor, None
                 if floor.inside.size or alpha.max(initial=0.0) > floor.first_up or alpha.min(initial=0.0) < floor.first_down:
                     mask = h <= 0.0
@@ -148,9 +155,31 @@ class NewtonPlan:
             for h in factors:
                 prefix.append(prefix[-1] * h)
             sigma = np.prod(s, axis=1)
-            lam[:, group.bins] += sigma[:, None] * prefix[-1]
+            if lam is None and group.bins.start == 0 and group.bins.stop == n_bins:
+                lam = sigma[:, None] * prefix[-1]
+            else:
+                if lam is None:
+                    lam = np.zeros((n, n_bins))
+                lam[:, group.bins] += sigma[:, None] * prefix[-1]
             states.append({"s": s, "sigma": sigma, "h": factors, "masks": masks, "prefix": prefix})
-        return lam, states
+        return (np.zeros((n, n_bins)) if lam is None else lam), states
+
+    @staticmethod
+    def _assign(states: list[dict], rows: np.ndarray, part: list[dict]) -> None:
+        """Writes the :meth:`_counts` states of some rows (``part``, computed for those rows alone) into ``states``."""
+        for state, sub in zip(states, part, strict=True):
+            state["s"][rows], state["sigma"][rows] = sub["s"], sub["sigma"]
+            for a, (h, h_sub) in enumerate(zip(state["h"], sub["h"], strict=True)):
+                h[rows] = h_sub
+                mask, mask_sub = state["masks"][a], sub["masks"][a]
+                if mask_sub is not None:
+                    if mask is None:
+                        mask = state["masks"][a] = np.zeros(h.shape, dtype=bool)
+                    mask[rows] = mask_sub
+                elif mask is not None:
+                    mask[rows] = False
+            for prefix, prefix_sub in zip(state["prefix"][1:], sub["prefix"][1:], strict=True):
+                prefix[rows] = prefix_sub
 
     @staticmethod
     def _others(s: np.ndarray, skip: tuple[int, ...]) -> np.ndarray:
@@ -336,10 +365,17 @@ class NewtonPlan:
 
     def conditional_mode(self, full: np.ndarray, data: np.ndarray, centers: np.ndarray, iterations: int,
                          step_tolerance: float, decrement_tolerance: float,
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(full parameters at the mode (n, d), g at the mode (n,), exact Hessian there (n, M, M)), from ``full``
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(full parameters at the mode (n, d), g at the mode (n,), exact Hessian there (n, M, M), whether each point
+        converged (n,)), from ``full``
         (the free parameters set, the nuisances at their starting point). ``data``: (K,) or (n, K); ``centers``:
         the constraint centres (M,) or (n, M)."""
+        # a point far out may overflow its counts: it ends there (not converged, g = -inf or NaN -> -inf), silently
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._iterate(full, data, centers, iterations, step_tolerance, decrement_tolerance)
+
+    def _iterate(self, full: np.ndarray, data: np.ndarray, centers: np.ndarray, iterations: int, step_tolerance: float,
+                 decrement_tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         model = self.model
         idx = model.constrained_indices
         inv_var = 1.0 / model.sigmas[idx] ** 2
@@ -374,12 +410,18 @@ class NewtonPlan:
             # exact one is often indefinite: 98% of the argon release's prior draws at the centres; measured: the
             # modified Newton step with |eigenvalues| (Nocedal & Wright, section 3.4) took 9.3 evaluations per point
             # there against 7.7 with this fallback)
+            # a point whose counts overflowed (a start far out) stops there, not converged, rather than stop the block
+            finite = np.isfinite(gradient).all(axis=1) & np.isfinite(exact).all(axis=(1, 2)) & np.isfinite(current)
+            if not finite.all():
+                exact = np.where(finite[:, None, None], exact, -np.eye(self.m))
+                gauss_newton = np.where(finite[:, None, None], gauss_newton, 0.0)
+                gradient = np.where(finite[:, None], gradient, 0.0)
             eig = np.linalg.eigvalsh(-exact)
             definite = eig[:, 0] > EXACT_HESSIAN_RCOND * np.abs(eig[:, -1])
             system = np.where(definite[:, None, None], -exact, -(gauss_newton - np.diag(inv_var)))
             step = np.linalg.solve(system, gradient[..., None])[..., 0]
             decrement = 0.5 * np.sum(gradient * step, axis=1)
-            moving = decrement >= decrement_tolerance
+            moving = (decrement >= decrement_tolerance) & finite
             # fraction to the boundary on the linearised counts: at most 0.9 of the way to lambda = 0
             delta = np.zeros_like(lam)
             for bins, vectors, coeff in jacobian:
@@ -389,7 +431,7 @@ class NewtonPlan:
                 limits = np.where(delta < 0, -0.9 * safe / delta, np.inf)
             alpha = np.minimum(1.0, limits.min(axis=1))
             moving &= np.max(np.abs(alpha[:, None] * step), axis=1) >= step_tolerance
-            converged[active[~moving]] = True
+            converged[active[~moving & finite]] = True
             if not moving.any():
                 break
             keep = np.flatnonzero(moving)
@@ -402,13 +444,15 @@ class NewtonPlan:
             lam_t, states_t = self._counts(trial, noms)
             value_t = objective(lam_t, trial[:, idx], d_m, c_m)
             for _halving in range(12):  # backtracking: halve until the objective does not decrease
-                bad = ~(value_t >= base - 1e-12)
-                if not bad.any():
+                bad = np.flatnonzero(~(value_t >= base - 1e-12))
+                if not bad.size:
                     break
                 alpha[bad] *= 0.5
-                trial[:, idx] = nu + alpha[:, None] * step
-                lam_t, states_t = self._counts(trial, noms)
-                value_t = objective(lam_t, trial[:, idx], d_m, c_m)
+                trial[bad[:, None], idx] = nu[bad] + alpha[bad, None] * step[bad]
+                lam_b, states_b = self._counts(trial[bad], [nominal[bad] for nominal in noms])
+                lam_t[bad] = lam_b
+                self._assign(states_t, bad, states_b)
+                value_t[bad] = objective(lam_b, trial[bad][:, idx], rows_of(d_m, bad), rows_of(c_m, bad))
             accepted = value_t >= base - 1e-12
             if not accepted.all():  # a point whose step never helped stays where it is: done
                 good = np.flatnonzero(accepted)
