@@ -49,3 +49,27 @@ def test_an_edited_or_unrecorded_folder_is_refused_unless_asked(saved, tmp_path,
     assert "\n" not in str(info.value) and "verify=False" in str(info.value)
     loaded = cevns.load_fit(folder, verify=False)  # inspection: read as it is
     assert loaded.log_evidence == (99.0 if edit == "summary" else fit.log_evidence)
+
+
+def test_a_finished_run_is_reused_without_building_the_model(tmp_path, monkeypatch):
+    """cevns reproduce asks run_fit for every fit it draws: a verified finished run of the same settings is read back
+    without building the model (1-3 s of response kernels per release); anything else builds it and decides as before."""
+    from cevns.app import runs
+
+    scenario = cevns.Scenario.load("coherent-2017-2p")
+    settings = runs.FitSettings(seed=3, fast=True, resume=True, verbose=False)
+    first = runs.run_fit(scenario, tmp_path / "f", settings)
+
+    def refuse(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise AssertionError("the model was built")
+
+    monkeypatch.setattr(runs.Model, "from_scenario", refuse)
+    again = runs.run_fit(scenario, tmp_path / "f", settings)
+    assert again.log_evidence == first.log_evidence
+    for other in (runs.FitSettings(seed=4, fast=True, resume=True, verbose=False),  # other settings
+                  runs.FitSettings(seed=3, fast=True, resume=False, verbose=False)):  # not asked to reuse
+        with pytest.raises(AssertionError, match="the model was built"):
+            runs.run_fit(scenario, tmp_path / "f", other)
+    (tmp_path / "f" / "summary.json").write_text((tmp_path / "f" / "summary.json").read_text() + " ")  # edited
+    with pytest.raises(AssertionError, match="the model was built"):
+        runs.run_fit(scenario, tmp_path / "f", settings)
