@@ -85,6 +85,32 @@ class _Group:
     shapes: list[_Shape]
 
 
+class _PointCache:
+    """Per-point values of modifiers at one set of points, computed once per parameter (XENONnT: 27 samples share
+    their two shapes' and their normalisations' parameters)."""
+
+    def __init__(self, full: np.ndarray) -> None:
+        self.full, self.values = full, {}
+
+    def scalar(self, modifier, order: int) -> np.ndarray | None:  # noqa: ANN001
+        """A per-point factor (order 0) or its first or second derivative (n,); None for a vanishing second one."""
+        key = ("scalar", modifier.kind, modifier.index, modifier.sigma, order)
+        if key not in self.values:
+            kind = MODIFIERS[modifier.kind]
+            value = (kind.factor(modifier, self.full, 1) if order == 0 else kind.derivative(modifier, self.full, 1)
+                     if order == 1 else kind.second_derivative(modifier, self.full))
+            self.values[key] = None if value is None else value[:, 0]
+        return self.values[key]
+
+    def code4p(self, index: int, order: int, with_one: bool = False) -> np.ndarray:
+        """code4p coefficients (n, 4) of the shape parameter ``index``; ``with_one``: [1, c] (n, 5)."""
+        key = ("code4p", index, order, with_one)
+        if key not in self.values:
+            c = code4p_coefficients(self.full[:, index], order)
+            self.values[key] = np.hstack([np.ones((c.shape[0], 1)), c]) if with_one else c
+        return self.values[key]
+
+
 class NewtonPlan:
     """Exact-Hessian Newton for the conditional mode of a :class:`~cevns.model.laplace.LaplaceMarginal` (module
     docstring). :meth:`of` returns None for a model it does not cover (another modifier kind, a parameter twice on
@@ -133,17 +159,15 @@ class NewtonPlan:
         n, n_bins = full.shape[0], self.model.n_bins
         lam = None
         states = []
+        cache = _PointCache(full)
         for group, nominal in zip(self.groups, nominals, strict=True):
             s = np.ones((n, len(group.scalars)))
             for j, term in enumerate(group.scalars):
-                s[:, j] = MODIFIERS[term.modifier.kind].factor(term.modifier, full, 1)[:, 0]
+                s[:, j] = cache.scalar(term.modifier, 0)
             factors, masks = [], []
             for shape in group.shapes:
                 alpha = full[:, shape.modifier.index]
-                coefficients = np.empty((n, 5))
-                coefficients[:, 0] = 1.0
-                coefficients[:, 1:] = code4p_coefficients(alpha, 0)
-                h = coefficients @ shape.with_ones
+                h = cache.code4p(shape.modifier.index, 0, with_one=True) @ shape.with_ones
                 floor, mask = shape.floor, None
                 if floor.inside.size or alpha.max(initial=0.0) > floor.first_up or alpha.min(initial=0.0) < floor.first_down:
                     mask = h <= 0.0
@@ -205,6 +229,7 @@ class NewtonPlan:
         blocks = {key: (np.empty((n, size, key[1] - key[0])), np.zeros((n, size, m))) for key, size in self.block_sizes.items()}
         rows = dict.fromkeys(self.block_sizes, 0)
         curvature = np.zeros((n, m, m))
+        cache = _PointCache(full)
         for group, state in zip(self.groups, states, strict=True):
             s, sigma, factors, masks, prefix = state["s"], state["sigma"], state["h"], state["masks"], state["prefix"]
             w_g = w[:, group.bins]
@@ -217,18 +242,14 @@ class NewtonPlan:
                 vectors[:, row] = prefix[-1]
                 wq = _rowdot(prefix[-1], w_g)
                 for j, p in scalar_terms:
-                    term = group.scalars[j]
-                    kind = MODIFIERS[term.modifier.kind]
-                    s1 = kind.derivative(term.modifier, full, 1)[:, 0]
-                    second = kind.second_derivative(term.modifier, full)
+                    s1, second = cache.scalar(group.scalars[j].modifier, 1), cache.scalar(group.scalars[j].modifier, 2)
                     rest = self._others(s, (j,))
                     coeff[:, row, p] = s1 * rest
                     if second is not None:
-                        curvature[:, p, p] += second[:, 0] * rest * wq
+                        curvature[:, p, p] += second * rest * wq
                     for j2, p2 in scalar_terms:
                         if j2 > j:
-                            s1b = MODIFIERS[group.scalars[j2].modifier.kind].derivative(group.scalars[j2].modifier, full, 1)[:, 0]
-                            value = s1 * s1b * self._others(s, (j, j2)) * wq
+                            value = s1 * cache.scalar(group.scalars[j2].modifier, 1) * self._others(s, (j, j2)) * wq
                             curvature[:, p, p2] += value
                             curvature[:, p2, p] += value
                 row += 1
@@ -242,9 +263,8 @@ class NewtonPlan:
             w_nominal = None
             for a, pa in shape_terms:
                 shape = group.shapes[a]
-                alpha = full[:, shape.modifier.index]
                 templates = shape.templates
-                c1, c2 = code4p_coefficients(alpha, 1), code4p_coefficients(alpha, 2)
+                c1, c2 = cache.code4p(shape.modifier.index, 1), cache.code4p(shape.modifier.index, 2)
                 slope = c1 @ templates  # h'_a
                 if masks[a] is not None:
                     slope[masks[a]] = 0.0
@@ -258,9 +278,7 @@ class NewtonPlan:
                 wr = np.einsum("nt,nt->n", c1, y)
                 curvature[:, pa, pa] += sigma * np.einsum("nt,nt->n", c2, y)
                 for j, p in scalar_terms:  # d^2 / d s_p d alpha_a = s_p' prod_{q != p} s_q R_a
-                    term = group.scalars[j]
-                    s1 = MODIFIERS[term.modifier.kind].derivative(term.modifier, full, 1)[:, 0]
-                    value = s1 * self._others(s, (j,)) * wr
+                    value = cache.scalar(group.scalars[j].modifier, 1) * self._others(s, (j,)) * wr
                     curvature[:, p, pa] += value
                     curvature[:, pa, p] += value
                 later = [(b, pb) for b, pb in shape_terms if b > a]
@@ -275,7 +293,7 @@ class NewtonPlan:
                                 u = u * h
                         if masks[b] is not None:
                             u = np.where(masks[b], 0.0, u)
-                        value = sigma * np.einsum("nt,nt->n", code4p_coefficients(full[:, group.shapes[b].modifier.index], 1),
+                        value = sigma * np.einsum("nt,nt->n", cache.code4p(group.shapes[b].modifier.index, 1),
                                                   u @ group.shapes[b].templates.T)
                         curvature[:, pa, pb] += value
                         curvature[:, pb, pa] += value
