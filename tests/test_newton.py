@@ -197,3 +197,18 @@ def test_a_start_far_out_stops_that_point_and_not_the_block(argon):
     keep = [0, 2, 3]
     assert mixed[3][keep].all()
     np.testing.assert_allclose(mixed[1][keep], alone[1][keep], rtol=0, atol=1e-9)
+
+
+def test_a_nuisance_made_free_gets_its_own_plan(argon):
+    """Model.with_free (cevns profile --params of a nuisance) marginalises one nuisance fewer: the copy builds its own
+    plan, whose marginal equals the Gauss-Newton path's for the same promoted parameter."""
+    sub, data = argon
+    sub.log_marginal_likelihood(_free(sub, 2, seed=9), data)  # the parent's plan exists before the copy
+    profiled = sub.with_free(["cevns_f90_LAr-2020"])
+    assert profiled.newton_plan() is not sub.newton_plan()
+    assert profiled.newton_plan().m == sub.newton_plan().m - 1
+    free = profiled.prior_transform(np.random.default_rng(10).uniform(size=(40, len(sub.parameters))), "sampled")
+    free = free[:, profiled.free_indices]
+    exact = profiled.log_marginal_likelihood(free, data)
+    profiled.exact_newton = False
+    np.testing.assert_allclose(exact, profiled.log_marginal_likelihood(free, data), rtol=0, atol=1e-4)

@@ -140,6 +140,7 @@ class Model(LaplaceMarginal):
         out.free_indices = np.array(sorted([*self.free_indices.tolist(), *promote]), dtype=np.intp)
         out.penalized_indices = np.array(sorted([*self.penalized_indices.tolist(), *promote]), dtype=np.intp)
         out._components = False  # the Laplace split depends on which parameters are marginalised: rebuilt
+        out.__dict__.pop("_newton_plan", None)  # so does the Newton plan (its nuisance positions)
         return out
 
     # -- names and shapes ------------------------------------------------------------------------
