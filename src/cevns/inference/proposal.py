@@ -33,7 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-#: Points per block when evaluating a mixture: 16 components x 16384 points x 12-D temporaries are 25 MB.
+#: Points per block when evaluating or drawing from a mixture: 16 components x 16384 points x 12-D temporaries
+#: are 25 MB. Densities and component assignments are per point, so blocks give the same numbers as one pass;
+#: the importance stage's batches (up to half of ``max_draws`` points) are evaluated in these blocks.
 MIXTURE_BLOCK = 16384
 #: A mixture component needs this many times (d + 1) points' worth of weight to be kept.
 MIN_COMPONENT_POINTS = 2.0
@@ -91,18 +93,31 @@ class GaussianMixture:
         return out
 
     def log_pdf(self, x: np.ndarray) -> np.ndarray:
-        return logsumexp_rows(self.component_log_pdf(x))
+        """log density per point, in blocks of MIXTURE_BLOCK points (no (n, K) array for all points)."""
+        out = np.empty(len(x))
+        for start in range(0, len(x), MIXTURE_BLOCK):
+            out[start : start + MIXTURE_BLOCK] = logsumexp_rows(self.component_log_pdf(x[start : start + MIXTURE_BLOCK]))
+        return out
 
     def assign(self, x: np.ndarray) -> np.ndarray:
-        """The most responsible component of each point."""
-        return np.argmax(self.component_log_pdf(x), axis=1)
+        """The most responsible component of each point (in blocks, as :meth:`log_pdf`)."""
+        out = np.empty(len(x), dtype=np.intp)
+        for start in range(0, len(x), MIXTURE_BLOCK):
+            out[start : start + MIXTURE_BLOCK] = np.argmax(self.component_log_pdf(x[start : start + MIXTURE_BLOCK]), axis=1)
+        return out
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """n draws; the random numbers are drawn for all n at once (the same stream whatever the block size),
+        the (n, d, d) scale matrices they are multiplied by are gathered MIXTURE_BLOCK points at a time."""
         component = rng.choice(len(self.weights), size=n, p=self.weights)
         z = rng.standard_normal((n, self.means.shape[1]))
         if self.dof is not None:  # t = normal / sqrt(chi2_nu / nu)
             z = z / np.sqrt(rng.chisquare(self.dof, size=n) / self.dof)[:, None]
-        return self.means[component] + np.einsum("nij,nj->ni", self.chol[component], z)
+        out = self.means[component]
+        for start in range(0, n, MIXTURE_BLOCK):
+            block = slice(start, start + MIXTURE_BLOCK)
+            out[block] += np.einsum("nij,nj->ni", self.chol[component[block]], z[block])
+        return out
 
     def widened(self, factor: float) -> GaussianMixture:
         return GaussianMixture(self.weights, self.means, self.chol * factor, self.dof)

@@ -11,7 +11,6 @@ A saved fit folder holds ``summary.json`` (with ``schema_version``), ``samples.c
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from scipy import stats
 
 from .._version import __version__
 from ..errors import ConfigError
-from ..io import atomic_write_json, atomic_write_text, atomic_write_with, record_problem, sha256_file
+from ..io import atomic_write_json, atomic_write_with, record_problem, sha256_file
 from ..physics.effective import effective_nsi
 from .density import CREDIBLE_LEVELS, density_1d, hpd_intervals
 from .weights import weighted_quantile
@@ -53,6 +52,11 @@ FIT_FILES = ("summary.json", "samples.csv", "weighted_samples.npz", "chain.txt",
              "chain.properties.ini")
 #: FitResult.save's record of the files it wrote (name -> SHA-256).
 CHECKSUM_RECORD = "checksums.json"
+#: Rows of ``samples.csv`` formatted at a time (FitResult.save). The rows were formatted all at once into
+#: Python strings and then into one text: ~700 bytes per equal-weight draw (a 207 000-draw fit of
+#: coherent-csi-2017-data-2p at tolerance 0.00125 peaked at 367 MB resident, 130 MB of it this table);
+#: 4096 rows of ~10 columns are ~3 MB of strings, and the speed is the same from ~1000 rows up.
+CSV_BLOCK_ROWS = 4096
 #: Version of the fit-folder layout (summary.json keys, file names). 2: model layer, getdist chain.
 SCHEMA_VERSION = 2
 
@@ -232,12 +236,8 @@ class FitResult:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         names = list(self.equal_weight)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(names)
         stacked = np.column_stack([self.equal_weight[n] for n in names])
-        writer.writerows([[repr(float(v)) for v in row] for row in stacked])
-        atomic_write_text(folder / "samples.csv", buffer.getvalue())
+        atomic_write_with(folder / "samples.csv", lambda tmp: _write_csv(tmp, names, stacked))
         arrays = {"names": np.array(self.names), "samples": self.samples, "log_weights": self.log_weights,
                   "log_likelihood": self.log_likelihood}
         if self.log_likelihood_birth is not None:
@@ -307,6 +307,16 @@ class FitResult:
             return to_pandas(names, samples, self.weights, self.log_likelihood)
         names = list(self.equal_weight)
         return to_pandas(names, self.equal_weight, np.ones(len(self.equal_weight[names[0]])))
+
+
+def _write_csv(path: Path, names: list[str], rows: np.ndarray) -> None:
+    """``samples.csv``: a header and one row of ``repr(float)`` per draw, formatted CSV_BLOCK_ROWS rows at a time
+    into the open file (the same bytes as one ``csv.writer`` over all rows: CRLF line ends, as before)."""
+    with open(path, "w") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(names)
+        for start in range(0, len(rows), CSV_BLOCK_ROWS):
+            writer.writerows([[repr(float(v)) for v in row] for row in rows[start : start + CSV_BLOCK_ROWS]])
 
 
 def _savez(path: Path, arrays: dict) -> None:
