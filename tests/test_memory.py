@@ -8,7 +8,7 @@ The same for the sampler and the fit folder (smc calls the likelihood in blocks 
 mixtures are evaluated in blocks of MIXTURE_BLOCK, samples.csv is written CSV_BLOCK_ROWS rows at a time, all
 with the same numbers as one pass), and a whole ``cevns fit`` run in a child process under an address-space
 limit (``RLIMIT_AS``): the end-to-end check that no stage holds per-draw arrays (the out-of-memory kill of
-measured-combined-4p's full preset, issue 25)."""
+measured-combined-4p's full preset, 18.6 GB)."""
 
 import os
 import subprocess

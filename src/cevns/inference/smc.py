@@ -92,7 +92,7 @@ SPLIT_SIGMAS = 4.0
 #: smc on coherent-csi-2017-data-2p, 576 bins, nuisances sampled, 400 000 draws: 2050 of 300 944 log L by at
 #: most 2.7e-12 on |log L| ~ 1000, the samples and log Z the same).
 #: Measured (run_smc, a 4-D toy likelihood holding (n, 1288) doubles per call, 100 000 draws): 468 MB peak
-#: resident with whole batches, 167 MB in blocks of 4096 (the rest: the draws themselves, ~120 bytes each);
+#: resident with whole batches, 167 MB in blocks of 4096 (the rest: the draws themselves, ~150 bytes each);
 #: the calls' own overhead is negligible at this size.
 LIKELIHOOD_BLOCK = 4096
 
