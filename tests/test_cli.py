@@ -129,6 +129,7 @@ window_max_keV = {window}
         ('name = "t"\n[sources\n', "malformed TOML"),
         (GOOD.format(target="CsI", exposure=1, threshold=1, window=10) + "colour = 3\n", "colour"),
         (GOOD.format(target="CsI", exposure=1, threshold=1, window=10).replace('source = "sns"', 'source = "reactor"'), "source"),
+        ('base = "dresden-ii-4p"\nname = "t"\n[fit]\nsampler = "multinest"\n', "fit.sampler"),
     ],
 )
 def test_bad_input_one_line_exit_2(capsys, tmp_path, argv_or_body, expected):

@@ -153,18 +153,44 @@ def test_pareto_khat():
 # -- settings and validation ------------------------------------------------------------------------------
 
 def test_default_sampler_settings():
-    for n_dim in (2, 4):
+    for n_dim in (2, 4, 5, 7):  # smc up to 7 sampled parameters with the nuisances marginalized
         full, fast = default_sampler_settings(n_dim, False, False), default_sampler_settings(n_dim, False, True)
         assert full == {"sampler": "smc", "n_live": 2000, "tolerance": 0.005}
         assert fast["sampler"] == "smc" and fast["n_live"] < full["n_live"] and fast["tolerance"] > full["tolerance"]
-    for n_dim in (8, 12):
+    assert default_sampler_settings(8, False, False) == {"sampler": "nautilus", "n_live": 1500, "tolerance": 0.1}
+    for n_dim in (5, 8, 12):
         assert default_sampler_settings(n_dim, True, False) == {"sampler": "nautilus", "n_live": 1500, "tolerance": 0.1}
         assert default_sampler_settings(n_dim, True, True)["sampler"] == "nautilus"
-    for n_dim in (2, 4, 8, 12):
+    for n_dim in (2, 4, 7, 8, 12):
         for sampled in (False, True):
             for fast in (False, True):
                 settings = default_sampler_settings(n_dim, sampled, fast)
                 assert settings["n_live"] >= min_live_points(settings["sampler"], n_dim)
+
+
+def test_scenario_sampler_field():
+    """A scenario's [fit] sampler is its default, the user's --sampler wins, and it names a backend that exists."""
+    import typing
+
+    from cevns.app.runs import FitSettings
+    from cevns.builders.scenario import Scenario
+    from cevns.inference.samplers import SAMPLERS
+    from cevns.spec.config import FitConfig
+
+    allowed = typing.get_args(typing.get_args(FitConfig.model_fields["sampler"].annotation)[0])
+    assert set(allowed) == set(SAMPLERS)
+    tau = Scenario.load("measured-combined-solar-tau")  # 6-D: smc by dimension, nautilus by its [fit] sampler
+    assert tau.config.fit.sampler == "nautilus"
+    assert FitSettings().resolved(tau, 6)["sampler"] == "nautilus"
+    assert FitSettings(fast=True).resolved(tau, 6)["nlive"] == 300
+    assert FitSettings(sampler="smc").resolved(tau, 6)["sampler"] == "smc"
+    base = Scenario.load("measured-combined-solar-4p")
+    assert base.config.fit.sampler is None and FitSettings().resolved(base, 4)["sampler"] == "smc"
+    assert FitSettings().resolved(Scenario.load("dresden-ii-4p"), 7)["sampler"] == "smc"
+    assert FitSettings().resolved(Scenario.load("measured-csi-dresden-4p"), 8)["sampler"] == "nautilus"
+    assert FitSettings().resolved(tau, 1)["sampler"] == "smc"  # a one-coupling model derived from it: nautilus cannot
+    assert default_sampler_settings(1, False, False, preferred="dynesty")["sampler"] == "dynesty"
+    assert default_sampler_settings(1, False, False, "nautilus", "smc")["sampler"] == "nautilus"  # the user's choice stands
 
 
 @pytest.mark.parametrize(

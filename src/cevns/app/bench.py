@@ -77,14 +77,16 @@ def benchmark_fit(scenario, seed: int = 0) -> dict:  # noqa: ANN001
     and log Z with the run's diagnostics: the sampler time per fit that ``cevns bench`` quotes
     beside the likelihood speed (docs/sampling.md).
     """
-    from ..inference.fitting import fit
+    from ..inference.fitting import default_sampler_settings, fit
 
     with one_blas_thread():
         model = Model.from_scenario(scenario)
         config = scenario.config.fit
         data = model.observed() if config.data == "observed" else model.asimov(config.asimov_truth or None)
         start = time.perf_counter()
-        result = fit(model, data, nuisances=config.nuisances, seed=seed, verbose=False)
+        names = model.sampled_names(config.nuisances)
+        sampler = default_sampler_settings(len(names), config.nuisances == "sampled", False, None, config.sampler)["sampler"]
+        result = fit(model, data, sampler=sampler, nuisances=config.nuisances, seed=seed, verbose=False)
         wall = time.perf_counter() - start
     stats = result.stats or {}
     return {

@@ -55,7 +55,8 @@ RUN_MARKERS = ("config.toml", RUN_RECORD, COMPLETION_RECORD, "summary.json")
 
 @dataclass
 class FitSettings:
-    """Settings of a run; ``None`` means the default for the fit's dimension (samplers.default_sampler_settings)."""
+    """Settings of a run; ``None`` means the scenario's ``[fit] sampler`` or else the default for the fit's dimension
+    (samplers.default_sampler_settings)."""
 
     sampler: str | None = None
     n_live: int | None = None
@@ -72,7 +73,8 @@ class FitSettings:
         from ..inference.fitting import default_sampler_settings
 
         nuisances = self.nuisances or scenario.config.fit.nuisances
-        defaults = default_sampler_settings(n_dim, nuisances == "sampled", self.fast, self.sampler)
+        defaults = default_sampler_settings(n_dim, nuisances == "sampled", self.fast, self.sampler,
+                                            scenario.config.fit.sampler)
         return {
             "scenario": scenario.name,
             "config_sha256": hashlib.sha256(config_to_toml(scenario.config).encode()).hexdigest(),

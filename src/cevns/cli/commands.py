@@ -425,7 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("scenario", metavar="SCENARIO_OR_FILE", help="built-in fit scenario or TOML path")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--sampler", choices=SAMPLERS, help="backend (default: chosen per fit dimension, see docs/sampling.md)")
+    p.add_argument("--sampler", choices=SAMPLERS, help="backend (default: the scenario's [fit] sampler, else chosen per fit dimension: smc up to 7 sampled "
+                   "parameters, nautilus above; see docs/sampling.md)")
     p.add_argument("--nlive", type=int, metavar="N", help="live points or particles (default: chosen per sampler and fit "
                    "dimension, see docs/sampling.md)")
     p.add_argument("--tolerance", type=float, metavar="DLOGZ", help="stopping tolerance on log-evidence (default: per sampler)")

@@ -303,6 +303,11 @@ class FitConfig(_Model):
     #: per point when nuisances are marginalized). Use the latter when the data pin the normalisation
     #: to a small fraction of its range: the couplings' posterior is then the same (docs/data.md).
     free_norm_prior: Literal["flat", "broad-gaussian"] = "flat"
+    #: Sampler of this scenario's fits when the user names none (``cevns fit --sampler`` wins); unset: the
+    #: measured rule by dimension (cevns.inference.samplers.default_sampler_settings). For a scenario whose
+    #: measurements beat the rule: measured-combined-solar-tau (6-D, 1-2 ms per call) takes nautilus, which
+    #: needs a third of smc's calls there (docs/sampling.md, "Marginalized fits in 5-8 D").
+    sampler: Literal["nautilus", "ultranest", "dynesty", "smc"] | None = None
 
     @field_validator("free", "fixed", "asimov_truth", "grid_points", mode="before")
     @classmethod

@@ -55,9 +55,15 @@ DEFAULT_SAMPLER = "nautilus"
 #: Largest seed every backend accepts: UltraNest seeds numpy's legacy global generator,
 #: which takes 0 <= seed < 2**32.
 MAX_SEED = 2**32 - 1
-#: Largest dimension for which ``smc`` is the default: measured on the 2- and 4-D reproduction fits
-#: (docs/sampling.md); in 12-D (future-combined, nuisances sampled) its importance stage failed (k-hat 0.67-1.04).
-SMC_MAX_DIM = 4
+#: Largest dimension for which ``smc`` is the default (nuisances marginalized). Measured (docs/sampling.md,
+#: "Marginalized fits in 5-8 D"): on the seven built-in 5-7-D fits (couplings plus sampled free normalisations
+#: and shape parameters), smc fast/full, seeds 1-3 (1-10 in 7-D), against references (smc 8000 particles at
+#: log Z error 0.002 and nautilus 3000 live points, which agree within 0.015): every log Z within 0.030 (fast) and
+#: 0.012 (full) of the reference, k-hat <= 0.49, 95% HPD ends within the references' spread, 1.5-25x faster than
+#: nautilus on all but the slow-likelihood measured-combined-solar-tau (its [fit] sampler keeps nautilus). In 8-D
+#: (measured-csi-dresden-4p) 6 of 20 smc runs retried with ESS/draws down to 0.006: nautilus from 8-D on; in
+#: 12-D (future-combined, nuisances sampled) smc's importance stage failed (k-hat 0.67-1.04).
+SMC_MAX_DIM = 7
 
 
 def min_live_points(backend: str, n_dim: int) -> int:
@@ -92,22 +98,30 @@ def sampler_presets(sampler: str, fast: bool) -> dict:
     return {"sampler": sampler, "n_live": 300 if fast else 1500, "tolerance": 0.5 if fast else 0.1}
 
 
-def default_sampler_settings(n_dim: int, nuisances_sampled: bool, fast: bool, sampler: str | None = None) -> dict:
+def default_sampler_settings(n_dim: int, nuisances_sampled: bool, fast: bool, sampler: str | None = None,
+                             preferred: str | None = None) -> dict:
     """The measured default sampler for a fit: ``{"sampler", "n_live", "tolerance"}``.
 
-    ``sampler`` given: that backend with its own presets (:func:`sampler_presets`).
+    ``sampler`` given (the user's choice): that backend with its own presets (:func:`sampler_presets`).
+    ``preferred`` (a scenario's ``[fit] sampler``): that backend where it can run the fit (not nautilus in
+    1-D, e.g. a one-coupling model derived from a nautilus scenario), else the rule below.
 
     Measured on the seven reproduction fits (docs/sampling.md): with the nuisances
     marginalized (2-4 couplings), ``smc`` with 2000 particles and a log Z error target of
     0.005 matched high-accuracy references within 0.013 on every fit and seed (10 seeds), the
     ee mode weights within 0.007 of 0.5, 12-50x faster than nautilus with 1500 live points
-    (0.2-3.4 s per fit); ``fast`` (1000 particles, target 0.02): within 0.03, 0.2-1.6 s. With
-    the nuisances sampled (8-12 dimensions) nautilus stays: smc's importance stage failed its
-    k-hat check in 12-D (0.67-1.04). nautilus cannot sample one parameter ("Cannot run Nautilus with
+    (0.2-3.4 s per fit); ``fast`` (1000 particles, target 0.02): within 0.03, 0.2-1.6 s. The same
+    up to ``SMC_MAX_DIM`` = 7 sampled parameters (the measured releases' couplings with their free
+    normalisations and shapes, seeds 1-10, within 0.030 of references). With the nuisances sampled
+    (8-12 dimensions) or in 8-D and more, nautilus: smc's importance stage failed its k-hat check in
+    12-D (0.67-1.04) and retried in 6 of 20 runs in 8-D. A scenario's ``[fit] sampler`` overrides the
+    rule (measured-combined-solar-tau: nautilus, whose fewer calls win at 1-2 ms per call). nautilus cannot sample one parameter ("Cannot run Nautilus with
     less than 2 parameters"): dynesty takes the 1-D fits it would otherwise get.
     """
     if sampler is not None:
         return sampler_presets(sampler, fast)
+    if preferred is not None and not (preferred == "nautilus" and n_dim < 2):
+        return sampler_presets(preferred, fast)
     if not nuisances_sampled and n_dim <= SMC_MAX_DIM:
         return sampler_presets("smc", fast)
     return sampler_presets("nautilus" if n_dim >= 2 else "dynesty", fast)
