@@ -148,8 +148,10 @@ def test_a_mode_on_a_histosys_floor_is_found_where_gauss_newton_stops_short():
 def test_warm_starts_give_the_cold_values(argon, monkeypatch):
     sub, data = argon
     free = _free(sub, 3 * newton.WARM_START_STRIDE + 5, seed=6)
+    sub.newton_plan().cache.clear()
     warm = sub.log_marginal_likelihood(free, data)
     monkeypatch.setattr(newton, "WARM_START_STRIDE", 10**9)
+    sub.newton_plan().cache.clear()  # else the points start at their remembered modes
     cold = sub.log_marginal_likelihood(free, data)
     # both stop at a Newton decrement of 1e-10, which fixes the mode to ~1.4e-5 sigma; the argon F90 shape's log det
     # moves by up to ~3 per sigma (bins near the histosys floor), so the two agree to ~1e-5 (measured: 1.2e-5 at
@@ -212,3 +214,62 @@ def test_a_nuisance_made_free_gets_its_own_plan(argon):
     exact = profiled.log_marginal_likelihood(free, data)
     profiled.exact_newton = False
     np.testing.assert_allclose(exact, profiled.log_marginal_likelihood(free, data), rtol=0, atol=1e-4)
+
+
+def _evaluations(plan, monkeypatch) -> list:  # noqa: ANN001
+    """Count the points the plan differentiates (one Newton evaluation each)."""
+    count = [0]
+    derivatives = type(plan)._derivatives
+
+    def counting(self, full, *args, **kwargs):  # noqa: ANN001, ANN202
+        count[0] += full.shape[0]
+        return derivatives(self, full, *args, **kwargs)
+
+    monkeypatch.setattr(type(plan), "_derivatives", counting)
+    return count
+
+
+def test_remembered_modes_give_the_same_values_and_draws_in_one_evaluation(argon, monkeypatch):
+    """A point evaluated again (a fit's equal-weight draws were points of its sampler's last calls) starts at its
+    remembered mode: one Newton evaluation instead of ~4, the same value and the same nuisance draws."""
+    sub, data = argon
+    plan = sub.newton_plan()
+    plan.cache.clear()
+    count = _evaluations(plan, monkeypatch)
+    free = 0.5 * _free(sub, 200, seed=11)
+    first = sub.log_marginal_likelihood(free, data)
+    per_point = count[0] / len(free)
+    assert per_point > 3
+    again = sub.log_marginal_likelihood(free[::-1], data)[::-1]  # other order, other blocks: found by the point
+    assert (count[0] / len(free) - per_point) == pytest.approx(1.0)
+    np.testing.assert_allclose(again, first, rtol=0, atol=1e-9)
+    cached = sub.sample_nuisances(free, data, np.random.default_rng(4))
+    plan.cache.clear()
+    cold = sub.sample_nuisances(free, data, np.random.default_rng(4))
+    idx = sub.constrained_indices
+    assert np.max(np.abs(cached[:, idx] - cold[:, idx]) / sub.sigmas[idx]) < 1e-3
+    # other data: nothing remembered applies
+    plan.cache.bind(np.zeros(3), np.zeros(plan.m))
+    assert plan.cache.lookup([row.tobytes() for row in sub._expand(free, sub.split_data(data)[1])])[0].size == 0
+
+
+def test_mode_cache_forgets_the_oldest_points_first():
+    cache = newton._ModeCache(2, capacity=4)
+    cache.bind(np.ones(3), np.zeros(2))
+    keys = [bytes([i]) for i in range(6)]
+    cache.store(keys[:3], np.array([[0, 0], [1, 1], [2, 2]], float))
+    cache.store(keys[1:2], np.array([[10, 10]], float))  # a point again: its mode replaced, its age kept
+    cache.store(keys[3:], np.array([[3, 3], [4, 4], [5, 5]], float))
+    rows, modes = cache.lookup(keys)
+    assert rows.tolist() == [2, 3, 4, 5]
+    assert modes[:, 0].tolist() == [2, 3, 4, 5]
+    assert cache.modes.shape == (4, 2)
+
+
+def test_a_pickled_plan_starts_with_an_empty_cache(argon):
+    import pickle
+
+    plan = argon[0].newton_plan()
+    plan.cache.store([b"x"], np.zeros((1, plan.m)))
+    assert plan.cache.slots
+    assert pickle.loads(pickle.dumps(plan)).cache.slots == {}  # a process pool's copy starts empty
