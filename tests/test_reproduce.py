@@ -176,3 +176,18 @@ def test_reproduce_unknown_couplings_is_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "--couplings" in err and "radiative" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_fits_start_longest_first():
+    """The combinations of the measured releases (the slowest fits) go to the workers first; the rest keep their
+    order (the order changes no number: each fit has its own seed and folder)."""
+    from cevns.app.reproduce import ITEMS, longest_first
+    from cevns.spec.config import load_config
+
+    names = list(dict.fromkeys(ITEMS["measured"].fits))
+    ordered = longest_first(names)
+    assert sorted(ordered) == sorted(names)
+    counts = [len(load_config(name).datasets) for name in ordered]
+    assert counts == sorted(counts, reverse=True) and counts[0] >= 3
+    singles = [name for name in names if len(load_config(name).datasets) <= 1]
+    assert [name for name in ordered if name in singles] == singles
