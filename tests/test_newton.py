@@ -244,7 +244,7 @@ def test_remembered_modes_give_the_same_values_and_draws_in_one_evaluation(argon
     assert (count[0] / len(free) - per_point) == pytest.approx(1.0)
     np.testing.assert_allclose(again, first, rtol=0, atol=1e-9)
     cached = sub.sample_nuisances(free, data, np.random.default_rng(4))
-    plan.cache.clear()
+    sub.forget_modes()
     cold = sub.sample_nuisances(free, data, np.random.default_rng(4))
     idx = sub.constrained_indices
     assert np.max(np.abs(cached[:, idx] - cold[:, idx]) / sub.sigmas[idx]) < 1e-3
@@ -253,23 +253,62 @@ def test_remembered_modes_give_the_same_values_and_draws_in_one_evaluation(argon
     assert plan.cache.lookup([row.tobytes() for row in sub._expand(free, sub.split_data(data)[1])])[0].size == 0
 
 
+def test_new_points_start_from_the_nearest_remembered_mode_and_give_the_cold_values(argon, monkeypatch):
+    """Once the plan remembers modes, a call's new points start from the mode of the remembered point nearest in
+    warm key (no cold seeds): fewer evaluations than the first call, the cold values to the Newton tolerance."""
+    sub, data = argon
+    plan = sub.newton_plan()
+    sub.forget_modes()
+    count = _evaluations(plan, monkeypatch)
+    sub.log_marginal_likelihood(0.5 * _free(sub, 400, seed=12), data)
+    first = count[0] / 400
+    new = 0.5 * _free(sub, 400, seed=13)
+    nearest = sub.log_marginal_likelihood(new, data)
+    assert (count[0] / 400 - first) < 0.85 * first
+    sub.forget_modes()
+    monkeypatch.setattr(newton, "WARM_START_STRIDE", 10**9)
+    cold = sub.log_marginal_likelihood(new, data)
+    np.testing.assert_allclose(nearest, cold, rtol=0, atol=1e-4)  # as warm starts within a call (test above)
+    assert np.mean(np.abs(nearest - cold)) < 1e-5
+
+
+def test_forget_modes_makes_a_repeated_call_a_first_one(argon, monkeypatch):
+    """cevns bench times the same points again and again: forget_modes empties the plans, so each call costs what a
+    first call costs (without it a repeat costs one evaluation per point)."""
+    sub, data = argon
+    count = _evaluations(sub.newton_plan(), monkeypatch)
+    free = 0.5 * _free(sub, 100, seed=14)
+    sub.forget_modes()
+    sub.log_marginal_likelihood(free, data)
+    first = count[0]
+    sub.forget_modes()
+    sub.log_marginal_likelihood(free, data)
+    assert count[0] - first == first > 2 * len(free)
+
+
 def test_mode_cache_forgets_the_oldest_points_first():
     cache = newton._ModeCache(2, capacity=4)
     cache.bind(np.ones(3), np.zeros(2))
     keys = [bytes([i]) for i in range(6)]
-    cache.store(keys[:3], np.array([[0, 0], [1, 1], [2, 2]], float))
-    cache.store(keys[1:2], np.array([[10, 10]], float))  # a point again: its mode replaced, its age kept
-    cache.store(keys[3:], np.array([[3, 3], [4, 4], [5, 5]], float))
+    warm = np.arange(6.0)[:, None]
+    cache.store(keys[:3], np.array([[0, 0], [1, 1], [2, 2]], float), warm[:3])
+    cache.store(keys[1:2], np.array([[10, 10]], float), warm[1:2])  # a point again: its mode replaced, its age kept
+    cache.store(keys[3:], np.array([[3, 3], [4, 4], [5, 5]], float), warm[3:])
     rows, modes = cache.lookup(keys)
     assert rows.tolist() == [2, 3, 4, 5]
     assert modes[:, 0].tolist() == [2, 3, 4, 5]
     assert cache.modes.shape == (4, 2)
+    assert cache.nearest(np.array([[3.2], [4.9]])) is None  # fewer remembered than a stride: no nearest starts
+    big = newton._ModeCache(1, capacity=64)
+    big.bind(np.ones(3), np.zeros(1))
+    big.store([bytes([i]) for i in range(40)], np.arange(40.0)[:, None] * 10, np.arange(40.0)[:, None])
+    assert big.nearest(np.array([[3.2], [38.6]]))[:, 0].tolist() == [30.0, 390.0]
 
 
 def test_a_pickled_plan_starts_with_an_empty_cache(argon):
     import pickle
 
     plan = argon[0].newton_plan()
-    plan.cache.store([b"x"], np.zeros((1, plan.m)))
+    plan.cache.store([b"x"], np.zeros((1, plan.m)), np.zeros((1, 3)))
     assert plan.cache.slots
     assert pickle.loads(pickle.dumps(plan)).cache.slots == {}  # a process pool's copy starts empty

@@ -200,6 +200,14 @@ class LaplaceMarginal:
             plan = self._newton_plan = NewtonPlan.of(self)
         return plan
 
+    def forget_modes(self) -> None:
+        """Empty the Newton plans' remembered modes (this model's and its parts'): the next call starts as the first
+        one did (``cevns bench`` times calls this way; the values differ only within the Newton tolerance)."""
+        for _, sub in self.laplace_components() or [(None, self)]:
+            plan = sub.newton_plan()
+            if plan is not None:
+                plan.cache.clear()
+
     def conditional_mode(self, free: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Constrained parameters maximising L * prior at fixed free parameters.
 
