@@ -439,11 +439,7 @@ def _fit_task(spec: dict) -> dict:
 
 
 def longest_first(names: list[str]) -> list[str]:
-    """Fits in the order the workers should take them: the ones with the most measured data sets first (stable
-    otherwise), so that the last fit to start is a short one (longest-processing-time-first list scheduling,
-    Graham, SIAM J. Appl. Math. 17 (1969) 416). A data set's likelihood is the cost: the combinations of the
-    releases take 20-40 s, a single release or a projection 5-20 s (`cevns reproduce --only measured`, docs/scaling.md).
-    The results do not depend on the order: every fit has its own seed and folder."""
+    """Most measured data sets (slowest fits) first, stable otherwise (Graham, SIAM J. Appl. Math. 17 (1969) 416)."""
     return sorted(names, key=lambda name: -len(load_config(name).datasets))
 
 
@@ -505,8 +501,7 @@ def reproduce(out: str | Path = DEFAULT_OUT, only: str | None = None, fast: bool
             "title": item.title,
             "files": files,
             "seconds": round(elapsed, 2),
-            "seed": seed,
-            "preset": rep.preset,
+            "seed": seed, "preset": rep.preset,
             "couplings": couplings,
             "version": __version__,
             "fits": {name: _fit_record(rep, name) for name in item.fits},
