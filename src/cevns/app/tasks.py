@@ -108,6 +108,7 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
     """Cancel the queued tasks and terminate the workers now (``shutdown(wait=True)`` would let every running
     task, e.g. a fit, run to its end). Terminated workers write nothing half: every output is atomic."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)  # shutdown(wait=False) forgets it
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
@@ -116,6 +117,12 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
         process.join(timeout=0.5)
         if process.is_alive():
             process.kill()
+    # the executor's manager thread closes its wake-up pipe when it sees the workers gone; at interpreter exit
+    # concurrent.futures writes to that pipe (_python_exit), and in CPython 3.11 the check and the write race the
+    # close ("Exception ignored ... OSError: [Errno 9] Bad file descriptor" on stderr after "cevns: interrupted";
+    # python/cpython#125451, bpo-39995). Waiting for the thread here leaves the pipe closed before exit.
+    if manager is not None:
+        manager.join(timeout=5.0)
 
 
 def one_blas_thread():  # noqa: ANN201
