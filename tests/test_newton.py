@@ -272,6 +272,16 @@ def test_new_points_start_from_the_nearest_remembered_mode_and_give_the_cold_val
     assert np.mean(np.abs(nearest - cold)) < 1e-5
 
 
+def test_forget_modes_reaches_the_joint_plan_too():
+    model = _model("measured-combined-4p")
+    model.split_laplace = False  # one joint plan (the model's own), not the parts'
+    data = model.observed()
+    model.log_marginal_likelihood(0.5 * _free(model, 40, seed=15), data)
+    assert model.newton_plan().cache.slots
+    model.forget_modes()
+    assert not model.newton_plan().cache.slots
+
+
 def test_forget_modes_makes_a_repeated_call_a_first_one(argon, monkeypatch):
     """cevns bench times the same points again and again: forget_modes empties the plans, so each call costs what a
     first call costs (without it a repeat costs one evaluation per point)."""
@@ -303,6 +313,9 @@ def test_mode_cache_forgets_the_oldest_points_first():
     big.bind(np.ones(3), np.zeros(1))
     big.store([bytes([i]) for i in range(40)], np.arange(40.0)[:, None] * 10, np.arange(40.0)[:, None])
     assert big.nearest(np.array([[3.2], [38.6]]))[:, 0].tolist() == [30.0, 390.0]
+    # 64 more points overwrite every slot: the nearest is among the points remembered now, not the tree's old ones
+    big.store([bytes([100, i]) for i in range(64)], 1000 + np.arange(64.0)[:, None], 1000 + np.arange(64.0)[:, None])
+    assert big.nearest(np.array([[3.2], [1005.1], [1062.7]]))[:, 0].tolist() == [1000.0, 1005.0, 1063.0]
 
 
 def test_a_pickled_plan_starts_with_an_empty_cache(argon):
@@ -312,3 +325,4 @@ def test_a_pickled_plan_starts_with_an_empty_cache(argon):
     plan.cache.store([b"x"], np.zeros((1, plan.m)), np.zeros((1, 3)))
     assert plan.cache.slots
     assert pickle.loads(pickle.dumps(plan)).cache.slots == {}  # a process pool's copy starts empty
+    plan.cache.clear()  # the fixture's plan is shared by the other tests

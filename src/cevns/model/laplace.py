@@ -203,7 +203,7 @@ class LaplaceMarginal:
     def forget_modes(self) -> None:
         """Empty the Newton plans' remembered modes (this model's and its parts'): the next call starts as the first
         one did (``cevns bench`` times calls this way; the values differ only within the Newton tolerance)."""
-        for _, sub in self.laplace_components() or [(None, self)]:
+        for _, sub in [*(self.laplace_components() or []), (None, self)]:  # the parts' plans and the joint one
             plan = sub.newton_plan()
             if plan is not None:
                 plan.cache.clear()

@@ -63,7 +63,9 @@ WARM_START_STRIDE = 16
 #: starts at its mode (one Newton evaluation instead of ~4.4). A fit asks for the conditional modes of its
 #: equal-weight draws after sampling (Model.sample_nuisances), and every one of them was a point of the sampler's
 #: last calls (smc's importance draws: 12 000-48 000 with the presets, after ~25 000 tempering points, the oldest
-#: forgotten first). Memory: about 200 bytes of key and dict entry plus 8 bytes per nuisance per point (argon: 18 MB).
+#: forgotten first). Memory per plan and point: the key (8 bytes per parameter of the model) and its dict entry, ~200
+#: bytes, and 8 bytes per nuisance and per warm-key number: ~18 MB for the argon release's plan when full, ~30 MB per
+#: plan of the solar combinations (33 parameters, three plans: ~90 MB).
 MODE_CACHE_POINTS = 65536
 #: A call's new points start from the mode of the remembered point nearest in :meth:`NewtonPlan.warm_key` (no cold
 #: seeds) once the plan remembers WARM_START_STRIDE points or more. Measured, cevns fit coherent-lar-2020-4p --fast
@@ -129,8 +131,9 @@ class _ModeCache:
     """The converged modes (M nuisances) of the last MODE_CACHE_POINTS points, keyed by the point's bytes, with their
     warm keys, for one data set and one set of constraint centres (another data set empties it); oldest forgotten
     first. A hit, or the nearest remembered point (:meth:`nearest`), is only a starting point: the Newton iteration
-    runs from it to the tolerance as from any other start. The k-d tree over the warm keys is rebuilt when an eighth
-    of the remembered points (at least 1024) are newer than it."""
+    runs from it to the tolerance as from any other start. The k-d tree over the warm keys (a copy) is rebuilt when an
+    eighth of the remembered points (at least 1024) are newer than it, or when a point it holds has been forgotten
+    (its slot then holds another point's mode)."""
 
     def __init__(self, m: int, capacity: int = MODE_CACHE_POINTS) -> None:
         self.m, self.capacity = m, capacity
@@ -157,7 +160,7 @@ class _ModeCache:
         if size < WARM_START_STRIDE:
             return None
         if self.tree is None or self.next - self.tree_at > max(1024, size // 8):
-            self.tree, self.tree_at = cKDTree(self.warm[:size]), self.next
+            self.tree, self.tree_at = cKDTree(self.warm[:size], copy_data=True), self.next
         _, slot = self.tree.query(warm)
         return self.modes[slot]
 
@@ -181,6 +184,7 @@ class _ModeCache:
                 slot = self.next % self.capacity
                 if len(self.slots) >= self.capacity:  # the slot's old point: insertion order is slot order
                     del self.slots[next(iter(self.slots))]
+                    self.tree = None  # it held the old point's warm key at this slot
                 self.slots[key] = slot
                 self.next += 1
             self.modes[slot], self.warm[slot] = mode, w
