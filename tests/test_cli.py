@@ -277,3 +277,33 @@ def test_version_is_the_package_metadata_version(capsys):
     with pytest.raises(SystemExit):
         main(["--version"])
     assert cevns.__version__ in capsys.readouterr().out
+
+
+def test_a_scenarios_smc_options_reach_its_fit_and_are_recorded(capsys, tmp_path):
+    """[fit.smc] options (SMCSettings fields) are used by the scenario's smc fits, recorded in summary.json, kept
+    by load_fit, ignored when another sampler runs, and an unknown one is refused in one line."""
+    from cevns.app.runs import load_verified_fit
+
+    path = tmp_path / "refit.toml"
+    path.write_text('base = "coherent-2017-2p"\nname = "refit"\n[fit.smc]\nadapt = 2\n')
+    out = tmp_path / "fit"
+    assert main(["fit", str(path), "--fast", "--out", str(out), "--quiet", "--seed", "3"]) == 0
+    capsys.readouterr()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["sampler"] == "smc" and summary["sampler_options"] == {"adapt": 2}
+    assert load_verified_fit(out).settings["sampler_options"] == {"adapt": 2}
+    plain = tmp_path / "plain"
+    assert main(["fit", "coherent-2017-2p", "--fast", "--out", str(plain), "--quiet", "--seed", "3"]) == 0
+    capsys.readouterr()
+    base = json.loads((plain / "summary.json").read_text())
+    assert "sampler_options" not in base
+    # the same tempering stage and first batch; the refits change what follows (a refit is adopted when better)
+    assert summary["sampler_stats"]["calls_tempering"] == base["sampler_stats"]["calls_tempering"]
+    assert summary["sampler_stats"]["efficiency_batches"][0] == base["sampler_stats"]["efficiency_batches"][0]
+    assert summary["log_evidence"] != base["log_evidence"]  # same seed: without the option the runs are identical
+    assert main(["fit", str(path), "--fast", "--sampler", "dynesty", "--out", str(tmp_path / "d"), "--quiet"]) == 0
+    assert "sampler_options" not in json.loads((tmp_path / "d" / "summary.json").read_text())
+    capsys.readouterr()
+    path.write_text('base = "coherent-2017-2p"\nname = "refit"\n[fit.smc]\ncolour = 2\n')
+    code, _, err = run(capsys, "fit", str(path), "--fast", "--out", str(tmp_path / "bad"), "--quiet")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "smc option" in err and "colour" in err

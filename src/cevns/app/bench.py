@@ -89,7 +89,8 @@ def benchmark_fit(scenario, seed: int = 0) -> dict:  # noqa: ANN001
         start = time.perf_counter()
         names = model.sampled_names(config.nuisances)
         sampler = default_sampler_settings(len(names), config.nuisances == "sampled", False, None, config.sampler)["sampler"]
-        result = fit(model, data, sampler=sampler, nuisances=config.nuisances, seed=seed, verbose=False)
+        result = fit(model, data, sampler=sampler, nuisances=config.nuisances, seed=seed, verbose=False,
+                     sampler_options=(config.smc or None) if sampler == "smc" else None)
         wall = time.perf_counter() - start
     stats = result.stats or {}
     return {

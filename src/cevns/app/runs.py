@@ -75,9 +75,13 @@ class FitSettings:
         nuisances = self.nuisances or scenario.config.fit.nuisances
         defaults = default_sampler_settings(n_dim, nuisances == "sampled", self.fast, self.sampler,
                                             scenario.config.fit.sampler)
+        # the scenario's smc options apply to its smc fits (recorded only when there are some: the records of runs
+        # without them stay as they were)
+        options = dict(scenario.config.fit.smc or {}) if defaults["sampler"] == "smc" else {}
         return {
             "scenario": scenario.name,
             "config_sha256": hashlib.sha256(config_to_toml(scenario.config).encode()).hexdigest(),
+            **({"sampler_options": options} if options else {}),
             "sampler": defaults["sampler"],
             "nlive": self.n_live if self.n_live is not None else defaults["n_live"],
             "tolerance": self.tolerance if self.tolerance is not None else defaults["tolerance"],
@@ -242,7 +246,8 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
             with interrupt_guard(), one_blas_thread():
                 result = fit(model, data, sampler=resolved["sampler"], nuisances=nuisances, n_live=resolved["nlive"],
                              tolerance=resolved["tolerance"], seed=settings.seed, checkpoint_dir=out,
-                             resume=settings.resume, verbose=verbose, pool=pool, data_label=data_label)
+                             resume=settings.resume, verbose=verbose, pool=pool, data_label=data_label,
+                             sampler_options=resolved.get("sampler_options"))
         except ConfigError:
             if fresh:  # refused before sampling (e.g. too few live points): leave the folder as it was
                 for name in ("config.toml", RUN_RECORD):

@@ -23,7 +23,8 @@ from .weights import equal_weight_samples
 
 def fit(model: SampledModel, data: np.ndarray, *, sampler: str | None = None, nuisances: str = "marginalized", n_live: int | None = None,
         tolerance: float | None = None, seed: int = 0, fast: bool = False, checkpoint_dir: str | Path | None = None,
-        resume: bool = False, verbose: bool = True, pool=None, data_label: str = "") -> FitResult:  # noqa: ANN001
+        resume: bool = False, verbose: bool = True, pool=None, data_label: str = "",  # noqa: ANN001
+        sampler_options: dict | None = None) -> FitResult:
     """Sample the posterior of ``model`` given ``data`` (K,) and return a :class:`FitResult` (no files).
 
     Parameters
@@ -35,6 +36,9 @@ def fit(model: SampledModel, data: np.ndarray, *, sampler: str | None = None, nu
         Constrained parameters integrated out per point (Laplace) or sampled.
     seed : int
         Same seed, same numbers.
+    sampler_options : dict, optional
+        Backend options (smc: fields of :class:`cevns.inference.smc.SMCSettings`, e.g. a scenario's ``[fit.smc]``),
+        recorded in the result's settings.
     """
     from .samplers import run_sampler
 
@@ -48,7 +52,7 @@ def fit(model: SampledModel, data: np.ndarray, *, sampler: str | None = None, nu
     tolerance = tolerance if tolerance is not None else defaults["tolerance"]
     output = run_sampler(sampler, names, model.sampler_prior(nuisances, data), model.sampler_likelihood(data, nuisances),
                          n_live=n_live, tolerance=tolerance, seed=seed, checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir),
-                         resume=resume, verbose=verbose, pool=pool, label=model.name)
+                         resume=resume, verbose=verbose, pool=pool, label=model.name, options=sampler_options or None)
     rng = np.random.default_rng(seed)
     equal = equal_weight_samples(output.samples, output.log_weights, rng)
     if nuisances == "marginalized":
@@ -60,7 +64,8 @@ def fit(model: SampledModel, data: np.ndarray, *, sampler: str | None = None, nu
     parameters = {p.name: {"kind": p.kind, "bounds": [float(p.bounds[0]), float(p.bounds[1])],
                            **({"prior": [p.center, p.sigma]} if p.constrained else {})} for p in model.parameters}
     settings = {"sampler": sampler, "seed": seed, "nlive": n_live, "tolerance": tolerance, "nuisances": nuisances,
-                "data": data_label, "mpi_processes": getattr(pool, "size", 1)}
+                "data": data_label, "mpi_processes": getattr(pool, "size", 1),
+                **({"sampler_options": dict(sampler_options)} if sampler_options else {})}
     return FitResult(model.name, names, output.samples, output.log_weights, output.log_likelihood, output.log_evidence,
                      output.log_evidence_err, output.n_likelihood_calls, output.wall_seconds, settings, parameters,
                      dict(model.fixed), equal_columns, output.stats, getattr(output, "log_likelihood_birth", None))

@@ -203,6 +203,7 @@ class FitResult:
             "version": self.version,
             "sampler": s.get("sampler"), "seed": s.get("seed"), "nlive": s.get("nlive"), "tolerance": s.get("tolerance"),
             "nuisances": s.get("nuisances"), "data": s.get("data"),
+            **({"sampler_options": s["sampler_options"]} if s.get("sampler_options") else {}),
             "log_evidence": self.log_evidence,
             "log_evidence_err": self.log_evidence_err,
             "n_likelihood_calls": int(self.n_likelihood_calls),
@@ -386,6 +387,8 @@ def load_fit(folder: str | Path, verify: bool = True) -> FitResult:
             **{n: {"kind": "coupling", "bounds": summary["prior_ranges"][n]} for n in summary["free_parameters"]},
             **{n: {"kind": "normsys", "bounds": [0.0, 2.0]} for n in summary.get("nuisance_parameters", [])}}
         settings = {k: summary.get(k) for k in ("sampler", "seed", "nlive", "tolerance", "nuisances", "data", "mpi_processes")}
+        if summary.get("sampler_options"):
+            settings["sampler_options"] = summary["sampler_options"]
         names = [str(n) for n in arrays["names"]]
         result = FitResult(summary["scenario"], names, arrays["samples"], arrays["log_weights"], arrays["log_likelihood"],
                            summary["log_evidence"], summary["log_evidence_err"], summary["n_likelihood_calls"],
