@@ -470,9 +470,7 @@ class NewtonPlan:
         seeds = todo[::WARM_START_STRIDE]
         rest = np.setdiff1d(todo, seeds)
         seed_modes, _ = solve(seeds, full[seeds])
-        keys = warm_keys[todo]
-        position = np.searchsorted(todo, seeds), np.searchsorted(todo, rest)
-        _, nearest = cKDTree(keys[position[0]]).query(keys[position[1]])
+        _, nearest = cKDTree(warm_keys[seeds]).query(warm_keys[rest])
         solve_from(rest, seed_modes[nearest])
 
     def log_marginal(self, full: np.ndarray, data: np.ndarray, centers: np.ndarray, chunk: int, iterations: int,
