@@ -80,17 +80,18 @@ def benchmark_fit(scenario, seed: int = 0) -> dict:  # noqa: ANN001
     and log Z with the run's diagnostics: the sampler time per fit that ``cevns bench`` quotes
     beside the likelihood speed (docs/sampling.md).
     """
-    from ..inference.fitting import default_sampler_settings, fit
+    from ..inference.fitting import fit
+    from .runs import FitSettings
 
     with one_blas_thread():
         model = Model.from_scenario(scenario)
         config = scenario.config.fit
         data = model.observed() if config.data == "observed" else model.asimov(config.asimov_truth or None)
         start = time.perf_counter()
-        names = model.sampled_names(config.nuisances)
-        sampler = default_sampler_settings(len(names), config.nuisances == "sampled", False, None, config.sampler)["sampler"]
-        result = fit(model, data, sampler=sampler, nuisances=config.nuisances, seed=seed, verbose=False,
-                     sampler_options=(config.smc or None) if sampler == "smc" else None)
+        settings = FitSettings(seed=seed).resolved(scenario, len(model.sampled_names(config.nuisances)))  # as cevns fit
+        result = fit(model, data, sampler=settings["sampler"], nuisances=config.nuisances, n_live=settings["nlive"],
+                     tolerance=settings["tolerance"], seed=seed, verbose=False,
+                     sampler_options=settings.get("sampler_options"))
         wall = time.perf_counter() - start
     stats = result.stats or {}
     return {
