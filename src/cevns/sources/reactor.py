@@ -69,7 +69,10 @@ def isotope_spectrum(isotope: str, e_nu: np.ndarray, model: str = "huber-mueller
     e_join = data["huber_mueller"]["valid_min_MeV"]
     scale = _exp_poly(fit, e_join) / _exp_poly(vogel, e_join)
     above = e_nu >= e_join
-    return np.where(above, _exp_poly(fit, np.maximum(e_nu, e_join)), scale * _exp_poly(vogel, np.minimum(e_nu, e_join)))
+    out = np.empty(e_nu.shape)
+    out[above] = _exp_poly(fit, e_nu[above])  # each branch evaluated on its own energies only
+    out[~above] = scale * _exp_poly(vogel, e_nu[~above])
+    return out
 
 
 def _check_fractions(fission_fractions: Mapping[str, float]) -> dict[str, float]:
