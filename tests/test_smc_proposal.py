@@ -90,6 +90,9 @@ def test_band_evidence_is_exact_and_the_importance_stage_efficient(kind, w, seed
     assert out.log_evidence == pytest.approx(toy.log_z, abs=4 * out.log_evidence_err + 0.002)
     assert s["efficiency"] > 0.5 and s["khat"] < 0.5 and s["reliable"] and s["attempts"] == 1
     assert s["calls_tempering"] + s["calls_importance"] == out.n_likelihood_calls
+    # ESS per likelihood call of the importance stage: its draws inside the cube are its calls
+    assert s["efficiency_calls"] == pytest.approx(s["ess"] / s["calls_importance"], rel=1e-12)
+    assert s["efficiency_calls"] >= s["efficiency"]
 
 
 def test_four_band_crossings():
@@ -191,3 +194,21 @@ def test_predicted_efficiency_of_the_drawing_proposal_is_the_draws_ess():
     keep = rng.uniform(size=log_w.size) < np.exp(log_w - log_w.max())  # rejection sampling: posterior points
     close = fit_proposal(u[keep], None, "cube", 16, 1.3, 0.05, 5.0, rng)
     assert _predicted_efficiency(close, u, log_w, log_l) > 2 * _predicted_efficiency(wide, u, log_w, log_l)
+
+
+def test_efficiency_per_call_counts_only_draws_inside_the_cube():
+    """A posterior against a face of the cube (half-normal, width 0.05, at u = 0 in 2-D): part of the widened Gaussian
+    proposal's mass falls outside, where draws cost no likelihood call. ESS / calls is then ESS / draws times
+    draws / calls, and equals the ESS over the importance stage's calls; log Z is exact (log(sqrt(pi/2) 0.05))."""
+    width = 0.05
+
+    def half_normal(u):
+        return -0.5 * np.sum((u[:, :1] / width) ** 2, axis=1)
+
+    out = run_smc(identity, half_normal, 2, SMCSettings(n_particles=1000, target_error=0.02), seed=3)
+    s = out.stats
+    exact = math.log(math.sqrt(math.pi / 2.0) * width)
+    assert out.log_evidence == pytest.approx(exact, abs=4 * out.log_evidence_err + 0.002)
+    assert s["efficiency_calls"] == pytest.approx(s["ess"] / s["calls_importance"], rel=1e-12)
+    assert s["n_draws"] > 1.02 * s["calls_importance"]  # some draws fell outside, at no cost
+    assert s["efficiency_calls"] / s["efficiency"] == pytest.approx(s["n_draws"] / s["calls_importance"], rel=1e-12)

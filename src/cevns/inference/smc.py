@@ -378,6 +378,7 @@ def _importance(target: _Target, u: np.ndarray, settings: SMCSettings, rng: np.r
                             settings.dof, rng)
     batch = max(settings.min_ess, settings.n_particles)
     draws, log_ls, log_ws, efficiencies = [], [], [], []
+    called = 0  # draws inside the cube: each cost a likelihood evaluation (those outside are weight 0 for free)
     best = (0.0, proposal)  # the proposal whose batch had the largest ESS / draws, and that efficiency
     total = 0
     while True:
@@ -386,6 +387,7 @@ def _importance(target: _Target, u: np.ndarray, settings: SMCSettings, rng: np.r
         draws.append(x)
         log_ls.append(log_l)
         log_ws.append(np.where(inside, log_l - log_q, -np.inf))
+        called += int(np.count_nonzero(inside))
         efficiencies.append(effective_sample_size(log_ws[-1]) / batch)
         total += batch
         log_w = np.concatenate(log_ws)
@@ -418,7 +420,8 @@ def _importance(target: _Target, u: np.ndarray, settings: SMCSettings, rng: np.r
             proposal = best[1]
             batch = int(min(max(needed, batch), total, settings.max_draws - total))  # at least one batch, at most doubling
     stats = {"n_components": int(len(proposal.mixture.weights)), "n_draws": int(total), "proposal": settings.proposal,
-             "efficiency_batches": efficiencies}
+             "efficiency_batches": efficiencies,
+             "efficiency_calls": effective_sample_size(log_w) / max(called, 1)}
     return np.concatenate(draws), np.concatenate(log_ls), log_w, stats
 
 
