@@ -212,3 +212,55 @@ def test_efficiency_per_call_counts_only_draws_inside_the_cube():
     assert s["efficiency_calls"] == pytest.approx(s["ess"] / s["calls_importance"], rel=1e-12)
     assert s["n_draws"] > 1.02 * s["calls_importance"]  # some draws fell outside, at no cost
     assert s["efficiency_calls"] / s["efficiency"] == pytest.approx(s["n_draws"] / s["calls_importance"], rel=1e-12)
+
+
+def _failing_first_judgement(monkeypatch):
+    """Makes the first verdict of every run a k-hat failure (as a k-hat of 0.5001 on a good run would be), the later
+    ones the real verdicts; returns the list of the judged draw counts."""
+    from cevns.inference import smc
+
+    real, judged = smc._diagnostics, []
+
+    def diagnostics(log_w):
+        out = real(log_w)
+        judged.append(log_w.size)
+        if len(judged) == 1:
+            out["khat_ok"] = False
+        return out
+
+    monkeypatch.setattr(smc, "_diagnostics", diagnostics)
+    return judged
+
+
+def test_a_failed_check_first_extends_the_importance_stage(monkeypatch):
+    """A run failing its checks draws as many again from its final proposal and is judged on all its draws before
+    any retry: one attempt, twice the draws (the first ones those of the unextended run, bit for bit), the new
+    draws' calls counted, log Z exact (the 2-D Gaussian band of width 0.05)."""
+    def likelihood(u):
+        return -0.5 * ((u[:, 0] + 0.5 * u[:, 1] - 0.7) / 0.05) ** 2
+
+    exact = slab_log_z(1.0, 0.5, 0.7, 0.05)
+    settings = SMCSettings(n_particles=500, target_error=0.02, min_ess=1000)
+    plain = run_smc(identity, likelihood, 2, settings, seed=4)
+    assert plain.stats["extensions"] == 0 and plain.stats["attempts"] == 1
+    judged = _failing_first_judgement(monkeypatch)
+    out = run_smc(identity, likelihood, 2, settings, seed=4)
+    s = out.stats
+    assert s["extensions"] == 1 and s["attempts"] == 1 and s["reliable"]
+    assert judged == [plain.stats["n_draws"], 2 * plain.stats["n_draws"]] and s["n_draws"] == 2 * plain.stats["n_draws"]
+    assert np.array_equal(out.samples[: len(plain.samples)], plain.samples)
+    assert s["calls_importance"] > plain.stats["calls_importance"] and s["calls_tempering"] == plain.stats["calls_tempering"]
+    assert s["calls_tempering"] + s["calls_importance"] == out.n_likelihood_calls
+    assert len(s["efficiency_batches"]) == len(plain.stats["efficiency_batches"]) + 1
+    assert out.log_evidence == pytest.approx(exact, abs=4 * out.log_evidence_err + 0.002)
+    assert out.log_evidence_err < plain.log_evidence_err
+
+
+def test_without_extensions_a_failed_check_retries(monkeypatch):
+    """extend = 0: the failed first verdict restarts the run with twice the particles (the behaviour before)."""
+    def likelihood(u):
+        return -0.5 * ((u[:, 0] + 0.5 * u[:, 1] - 0.7) / 0.05) ** 2
+
+    _failing_first_judgement(monkeypatch)
+    out = run_smc(identity, likelihood, 2, SMCSettings(n_particles=500, target_error=0.02, min_ess=1000, extend=0), seed=4)
+    assert out.stats["attempts"] == 2 and out.stats["extensions"] == 0 and out.stats["n_particles"] == 1000
