@@ -118,6 +118,14 @@ class _PointCache:
             self.values[key] = None if value is None else value[:, 0]
         return self.values[key]
 
+    def extremes(self, index: int) -> tuple[float, float]:
+        """(max, min) of the parameter ``index`` over the points, 0 included (where a shape's floor can act)."""
+        key = ("extremes", index)
+        if key not in self.values:
+            alpha = self.full[:, index]
+            self.values[key] = (alpha.max(initial=0.0), alpha.min(initial=0.0))
+        return self.values[key]
+
     def code4p(self, index: int, order: int, with_one: bool = False) -> np.ndarray:
         """code4p coefficients (n, 4) of the shape parameter ``index``; ``with_one``: [1, c] (n, 5)."""
         key = ("code4p", index, order, with_one)
@@ -249,10 +257,10 @@ class NewtonPlan:
                 s[:, j] = cache.scalar(term.modifier, 0)
             factors, masks = [], []
             for shape in group.shapes:
-                alpha = full[:, shape.modifier.index]
                 h = cache.code4p(shape.modifier.index, 0, with_one=True) @ shape.with_ones
                 floor, mask = shape.floor, None
-                if floor.inside.size or alpha.max(initial=0.0) > floor.first_up or alpha.min(initial=0.0) < floor.first_down:
+                highest, lowest = cache.extremes(shape.modifier.index)
+                if floor.inside.size or highest > floor.first_up or lowest < floor.first_down:
                     mask = h <= 0.0
                     if mask.any():
                         h[mask] = 0.0
@@ -263,7 +271,7 @@ class NewtonPlan:
             prefix = [nominal]
             for h in factors:
                 prefix.append(prefix[-1] * h)
-            sigma = np.prod(s, axis=1)
+            sigma = s[:, 0] * s[:, 1] if s.shape[1] == 2 else s[:, 0].copy() if s.shape[1] == 1 else np.prod(s, axis=1)
             if lam is None and group.bins.start == 0 and group.bins.stop == n_bins:
                 lam = sigma[:, None] * prefix[-1]
             else:
@@ -292,8 +300,10 @@ class NewtonPlan:
 
     @staticmethod
     def _others(s: np.ndarray, skip: tuple[int, ...]) -> np.ndarray:
-        """prod of the scalar factors except ``skip``, (n,)."""
+        """prod of the scalar factors except ``skip``, (n,) (one factor left: that column itself, as np.prod gives it)."""
         keep = [j for j in range(s.shape[1]) if j not in skip]
+        if len(keep) == 1:
+            return s[:, keep[0]]
         return np.prod(s[:, keep], axis=1) if keep else np.ones(s.shape[0])
 
     def _derivatives(self, full: np.ndarray, lam: np.ndarray, states: list[dict], data: np.ndarray,
@@ -320,6 +330,7 @@ class NewtonPlan:
             vectors, coeff = blocks[key]
             row = rows[key]
             scalar_terms = [(j, t.position) for j, t in enumerate(group.scalars) if t.position >= 0]
+            slopes: dict[int, np.ndarray] = {}
             shape_terms = [(a, t.position) for a, t in enumerate(group.shapes) if t.position >= 0]
             if scalar_terms:  # column p: s_p' prod_{q != p} s_q * Q
                 vectors[:, row] = prefix[-1]
@@ -327,7 +338,8 @@ class NewtonPlan:
                 for j, p in scalar_terms:
                     s1, second = cache.scalar(group.scalars[j].modifier, 1), cache.scalar(group.scalars[j].modifier, 2)
                     rest = self._others(s, (j,))
-                    coeff[:, row, p] = s1 * rest
+                    slopes[j] = s1 * rest  # d (prod of the scalar factors) / d s_j, also used by the shape terms below
+                    coeff[:, row, p] = slopes[j]
                     if second is not None:
                         curvature[:, p, p] += second * rest * wq
                     for j2, p2 in scalar_terms:
@@ -361,7 +373,7 @@ class NewtonPlan:
                 wr = np.einsum("nt,nt->n", c1, y)
                 curvature[:, pa, pa] += sigma * np.einsum("nt,nt->n", c2, y)
                 for j, p in scalar_terms:  # d^2 / d s_p d alpha_a = s_p' prod_{q != p} s_q R_a
-                    value = cache.scalar(group.scalars[j].modifier, 1) * self._others(s, (j,)) * wr
+                    value = slopes[j] * wr
                     curvature[:, p, pa] += value
                     curvature[:, pa, p] += value
                 later = [(b, pb) for b, pb in shape_terms if b > a]
