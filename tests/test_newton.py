@@ -9,6 +9,7 @@ from scipy import optimize
 from cevns.builders.scenario import Scenario
 from cevns.model import Model
 from cevns.model import newton
+from cevns.model.modes import ModeCache
 
 
 def _model(name: str) -> Model:
@@ -297,7 +298,7 @@ def test_forget_modes_makes_a_repeated_call_a_first_one(argon, monkeypatch):
 
 
 def test_mode_cache_forgets_the_oldest_points_first():
-    cache = newton._ModeCache(2, capacity=4)
+    cache = ModeCache(2, newton.WARM_START_STRIDE, capacity=4)
     cache.bind(np.ones(3), np.zeros(2))
     keys = [bytes([i]) for i in range(6)]
     warm = np.arange(6.0)[:, None]
@@ -309,7 +310,7 @@ def test_mode_cache_forgets_the_oldest_points_first():
     assert modes[:, 0].tolist() == [2, 3, 4, 5]
     assert cache.modes.shape == (4, 2)
     assert cache.nearest(np.array([[3.2], [4.9]])) is None  # fewer remembered than a stride: no nearest starts
-    big = newton._ModeCache(1, capacity=64)
+    big = ModeCache(1, newton.WARM_START_STRIDE, capacity=64)
     big.bind(np.ones(3), np.zeros(1))
     big.store([bytes([i]) for i in range(40)], np.arange(40.0)[:, None] * 10, np.arange(40.0)[:, None])
     assert big.nearest(np.array([[3.2], [38.6]]))[:, 0].tolist() == [30.0, 390.0]

@@ -40,6 +40,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .evaluation import HistosysFloor
+from .modes import ModeCache
 from .modifiers import MODIFIERS, PER_POINT_KINDS
 from .parameters import code4p_coefficients, code4p_templates
 
@@ -59,14 +60,6 @@ EXACT_HESSIAN_RCOND = 1e-10
 #: the argon release, 1000 prior draws: 7.7 Newton evaluations per point cold; 4.8, 4.4, 4.4 with strides 4, 8, 16
 #: (the modes equal to 1e-10 in log L); calls with fewer than 2 strides of points are solved cold.
 WARM_START_STRIDE = 16
-#: Modes remembered per plan (:class:`_ModeCache`): the points of the last calls, so that a point evaluated again
-#: starts at its mode (one Newton evaluation instead of ~4.4). A fit asks for the conditional modes of its
-#: equal-weight draws after sampling (Model.sample_nuisances), and every one of them was a point of the sampler's
-#: last calls (smc's importance draws: 12 000-48 000 with the presets, after ~25 000 tempering points, the oldest
-#: forgotten first). Memory per plan and point: the key (8 bytes per parameter of the model) and its dict entry, ~200
-#: bytes, and 8 bytes per nuisance and per warm-key number: ~18 MB for the argon release's plan when full, ~30 MB per
-#: plan of the solar combinations (33 parameters, three plans: ~90 MB).
-MODE_CACHE_POINTS = 65536
 #: A call's new points start from the mode of the remembered point nearest in :meth:`NewtonPlan.warm_key` (no cold
 #: seeds) once the plan remembers WARM_START_STRIDE points or more. Measured, cevns fit coherent-lar-2020-4p --fast
 #: --seed 1 through the API (22 748 calls): 3.99 -> 3.06 Newton evaluations per call, fit CPU 10.9 / 12.0 s ->
@@ -135,69 +128,6 @@ class _PointCache:
         return self.values[key]
 
 
-class _ModeCache:
-    """The converged modes (M nuisances) of the last MODE_CACHE_POINTS points, keyed by the point's bytes, with their
-    warm keys, for one data set and one set of constraint centres (another data set empties it); oldest forgotten
-    first. A hit, or the nearest remembered point (:meth:`nearest`), is only a starting point: the Newton iteration
-    runs from it to the tolerance as from any other start. The k-d tree over the warm keys (a copy) is rebuilt when an
-    eighth of the remembered points (at least 1024) are newer than it, or when a point it holds has been forgotten
-    (its slot then holds another point's mode)."""
-
-    def __init__(self, m: int, capacity: int = MODE_CACHE_POINTS) -> None:
-        self.m, self.capacity = m, capacity
-        self.fingerprint: bytes | None = None
-        self.slots: dict[bytes, int] = {}
-        self.modes = np.empty((0, m))
-        self.warm = np.empty((0, 0))
-        self.next = 0
-        self.tree, self.tree_at = None, 0
-
-    def bind(self, data: np.ndarray, centers: np.ndarray) -> None:
-        fingerprint = np.ascontiguousarray(data).tobytes() + np.ascontiguousarray(centers).tobytes()
-        if fingerprint != self.fingerprint:
-            self.clear()
-            self.fingerprint = fingerprint
-
-    def clear(self) -> None:
-        self.fingerprint, self.slots, self.next = None, {}, 0
-        self.tree, self.tree_at = None, 0
-
-    def nearest(self, warm: np.ndarray) -> np.ndarray | None:
-        """Modes of the remembered points nearest to ``warm`` (n, q) in warm keys, or None with too few remembered."""
-        size = min(self.next, self.capacity)
-        if size < WARM_START_STRIDE:
-            return None
-        if self.tree is None or self.next - self.tree_at > max(1024, size // 8):
-            self.tree, self.tree_at = cKDTree(self.warm[:size], copy_data=True), self.next
-        _, slot = self.tree.query(warm)
-        return self.modes[slot]
-
-    def lookup(self, keys: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-        """(rows with a remembered mode, their modes (hits, M))."""
-        slots = [self.slots.get(k, -1) for k in keys]
-        rows = np.flatnonzero(np.array(slots, dtype=np.intp) >= 0) if keys else np.zeros(0, dtype=np.intp)
-        return rows, self.modes[[slots[r] for r in rows]]
-
-    def store(self, keys: list[bytes], modes: np.ndarray, warm: np.ndarray) -> None:
-        if self.modes.shape[0] < min(self.capacity, self.next + len(keys)):  # grown on demand: a small fit never holds the whole buffer
-            size = min(self.capacity, max(2 * self.modes.shape[0], self.next + len(keys), 1024))
-            grown, grown_warm = np.empty((size, self.m)), np.empty((size, warm.shape[1]))
-            grown[: self.modes.shape[0]] = self.modes
-            if self.warm.size:
-                grown_warm[: self.warm.shape[0]] = self.warm
-            self.modes, self.warm = grown, grown_warm
-        for key, mode, w in zip(keys, modes, warm):
-            slot = self.slots.get(key)
-            if slot is None:
-                slot = self.next % self.capacity
-                if len(self.slots) >= self.capacity:  # the slot's old point: insertion order is slot order
-                    del self.slots[next(iter(self.slots))]
-                    self.tree = None  # it held the old point's warm key at this slot
-                self.slots[key] = slot
-                self.next += 1
-            self.modes[slot], self.warm[slot] = mode, w
-
-
 class NewtonPlan:
     """Exact-Hessian Newton for the conditional mode of a :class:`~cevns.model.laplace.LaplaceMarginal` (module
     docstring). :meth:`of` returns None for a model it does not cover (another modifier kind, a parameter twice on
@@ -213,10 +143,10 @@ class NewtonPlan:
             key = (group.bins.start, group.bins.stop)
             count = int(any(t.position >= 0 for t in group.scalars)) + sum(t.position >= 0 for t in group.shapes)
             self.block_sizes[key] = self.block_sizes.get(key, 0) + count
-        self.cache = _ModeCache(self.m)
+        self.cache = ModeCache(self.m, WARM_START_STRIDE)
 
     def __getstate__(self) -> dict:  # a pickled model (a process pool's copy) starts with an empty cache
-        return self.__dict__ | {"cache": _ModeCache(self.m)}
+        return self.__dict__ | {"cache": ModeCache(self.m, WARM_START_STRIDE)}
 
     @classmethod
     def of(cls, model) -> NewtonPlan | None:  # noqa: ANN001
@@ -430,7 +360,7 @@ class NewtonPlan:
         solved point nearest in :meth:`warm_key`. ``consume(rows, full, value, hessian)`` receives each block's
         results; a point whose warm start stalled (a line search that found no ascent, e.g. across a histosys floor)
         is solved again from the centres and passed again only if its g is higher (measured: 1 of 300 prior draws
-        of dresden-ii-lindhard). A point whose mode the plan remembers (:class:`_ModeCache`, the last calls' points at
+        of dresden-ii-lindhard). A point whose mode the plan remembers (:class:`cevns.model.modes.ModeCache`, the last calls' points at
         the same data) starts from it instead, and once the plan remembers enough points every new point starts from
         the mode of the nearest remembered one (NEAREST_REMEMBERED), without cold seeds. Memory: a few blocks, whatever n, and the cache. ``data`` (K,),
         ``centers`` (M,)."""
