@@ -307,3 +307,11 @@ def test_a_scenarios_smc_options_reach_its_fit_and_are_recorded(capsys, tmp_path
     path.write_text('base = "coherent-2017-2p"\nname = "refit"\n[fit.smc]\ncolour = 2\n')
     code, _, err = run(capsys, "fit", str(path), "--fast", "--out", str(tmp_path / "bad"), "--quiet")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "smc option" in err and "colour" in err
+
+
+def test_the_command_line_seed_bound_is_the_samplers():
+    """The CLI checks seeds against its own copy of the bound (parsing imports no sampler); it is the samplers'."""
+    from cevns.cli.argtypes import MAX_SEED
+    from cevns.inference.samplers import MAX_SEED as SAMPLERS_MAX_SEED
+
+    assert MAX_SEED == SAMPLERS_MAX_SEED == 2**32 - 1

@@ -12,7 +12,10 @@ from collections.abc import Callable, Sequence
 
 from ..errors import ConfigError
 
-from ..inference.samplers import MAX_SEED  # seeds of numpy's legacy global generator (UltraNest): 32 bits
+#: Largest seed: numpy's legacy global generator (UltraNest's) takes 32-bit seeds. The samplers check the same
+#: bound (cevns.inference.samplers.MAX_SEED, equal by tests/test_cli.py); defined here so that parsing the command
+#: line imports no sampler (and scipy.stats with it): `cevns --help` 1.5 -> ~0.3 s.
+MAX_SEED = 2**32 - 1
 
 #: Seeds that only feed numpy's SeedSequence (toys, task farms) may be any 63-bit integer.
 MAX_SEQUENCE_SEED = 2**63 - 1

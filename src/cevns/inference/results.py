@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from .._version import __version__
 from ..errors import ConfigError
@@ -407,6 +406,8 @@ def wilks_threshold(level: float, n_parameters: int = 1) -> float:
     """chi^2 quantile with ``n_parameters`` degrees of freedom: the Wilks cut on q = -2 Delta log L."""
     if not 0 < level < 1:
         raise ConfigError(f"confidence level must be in (0, 1), got {level}")
+    from scipy import stats  # here, not at the top: importing scipy.stats costs 0.5 s (every CLI command)
+
     return float(stats.chi2.ppf(level, n_parameters))
 
 
