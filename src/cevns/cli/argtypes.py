@@ -14,7 +14,8 @@ from ..errors import ConfigError
 
 #: Largest seed: numpy's legacy global generator (UltraNest's) takes 32-bit seeds. The samplers check the same
 #: bound (cevns.inference.samplers.MAX_SEED, equal by tests/test_cli.py); defined here so that parsing the command
-#: line imports no sampler (and scipy.stats with it): `cevns --help` 1.5 -> ~0.3 s.
+#: line imports no sampler (and scipy.stats with it; with the lazy imports of density.py and results.py: `cevns --help`
+#: 1.5 -> 0.7 s).
 MAX_SEED = 2**32 - 1
 
 #: Seeds that only feed numpy's SeedSequence (toys, task farms) may be any 63-bit integer.
