@@ -33,7 +33,7 @@ def _run_smc(names, prior_transform, log_likelihood, settings, seed, checkpoint_
         if stage == "tempering":
             progress(stage, text, math.log(fraction), 0.0, force=fraction >= 1.0)
         else:
-            progress(stage, text, fraction, 1.0 if fraction is not None else None, force=stage == "retry")
+            progress(stage, text, fraction, 1.0 if fraction is not None else None, force=stage in ("retry", "extend"))
 
     result = run_smc(prior_transform, log_likelihood, len(names), settings, seed=seed, pool=pool, progress=report)
     stats = dict(result.stats, backend="smc", n_live=n_live)
