@@ -245,7 +245,8 @@ def test_a_failed_check_first_extends_the_importance_stage(monkeypatch):
     judged = _failing_first_judgement(monkeypatch)
     out = run_smc(identity, likelihood, 2, settings, seed=4)
     s = out.stats
-    assert s["extensions"] == 1 and s["attempts"] == 1 and s["reliable"]
+    assert s["extensions"] == 1 and s["attempts"] == 1 and s["reliable"] and s["extensions_attempts"] == [1]
+    assert len(s["khat_judged"]) == 2 and s["khat_judged"][-1] == s["khat"]
     assert judged == [plain.stats["n_draws"], 2 * plain.stats["n_draws"]] and s["n_draws"] == 2 * plain.stats["n_draws"]
     assert np.array_equal(out.samples[: len(plain.samples)], plain.samples)
     assert s["calls_importance"] > plain.stats["calls_importance"] and s["calls_tempering"] == plain.stats["calls_tempering"]
@@ -263,6 +264,7 @@ def test_without_extensions_a_failed_check_retries(monkeypatch):
     _failing_first_judgement(monkeypatch)
     out = run_smc(identity, likelihood, 2, SMCSettings(n_particles=500, target_error=0.02, min_ess=1000, extend=0), seed=4)
     assert out.stats["attempts"] == 2 and out.stats["extensions"] == 0 and out.stats["n_particles"] == 1000
+    assert out.stats["extensions_attempts"] == [0, 0]
 
 
 def test_the_extension_says_so_on_stderr_and_draws_from_the_final_proposal(monkeypatch, capsys):

@@ -459,7 +459,7 @@ def _one_run(target: _Target, ndim: int, settings: SMCSettings, seed_seq: np.ran
     cube, log_l, log_w, is_stats, proposal = _importance(target, u, settings, rng, progress, t0)
     called = is_stats.pop("called")
     diagnostics = _diagnostics(log_w)
-    extensions = 0
+    extensions, judged = 0, [diagnostics["khat"]]
     while (not (diagnostics["khat_ok"] and diagnostics["split_ok"]) and extensions < settings.extend
            and log_w.size < settings.max_draws):
         # judged again on twice the draws (the new ones from the final proposal): the tail fit's noise shrinks
@@ -476,12 +476,13 @@ def _one_run(target: _Target, ndim: int, settings: SMCSettings, seed_seq: np.ran
         is_stats["efficiency_batches"].append(effective_sample_size(log_w_more) / n_more)
         called += int(np.count_nonzero(inside))
         diagnostics = _diagnostics(log_w)
+        judged.append(diagnostics["khat"])
     stats.update(is_stats)
     stats.update({"seconds_tempering": middle - start, "seconds_importance": time.perf_counter() - middle,
                   "calls_tempering": calls_middle - calls, "calls_importance": target.n_calls - calls_middle})
     stats.update(diagnostics)
     stats.update({"n_particles": settings.n_particles, "log_evidence_smc": log_z_smc, "n_draws": int(log_w.size),
-                  "extensions": extensions, "efficiency_calls": diagnostics["ess"] / max(called, 1)})
+                  "extensions": extensions, "khat_judged": judged, "efficiency_calls": diagnostics["ess"] / max(called, 1)})
     return {"cube": cube, "log_l": log_l, "log_w": log_w, "log_z": log_mean_exp(log_w), "log_z_err": log_evidence_error(log_w),
             "stats": stats}
 
@@ -514,7 +515,8 @@ def run_smc(prior_transform: Callable[[np.ndarray], np.ndarray], log_likelihood:
     if not reliable:  # keep the attempt with the smaller k-hat
         best = min(attempts, key=lambda r: r["stats"]["khat"])
     stats = dict(best["stats"])
-    stats.update({"attempts": len(attempts), "khat_attempts": [a["stats"]["khat"] for a in attempts], "reliable": reliable})
+    stats.update({"attempts": len(attempts), "khat_attempts": [a["stats"]["khat"] for a in attempts],
+                  "extensions_attempts": [a["stats"]["extensions"] for a in attempts], "reliable": reliable})
     cube = best["cube"]
     keep = np.isfinite(best["log_w"])  # draws outside the cube or at L = 0 carry no weight
     log_w = best["log_w"][keep]
