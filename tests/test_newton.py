@@ -327,3 +327,20 @@ def test_a_pickled_plan_starts_with_an_empty_cache(argon):
     assert plan.cache.slots
     assert pickle.loads(pickle.dumps(plan)).cache.slots == {}  # a process pool's copy starts empty
     plan.cache.clear()  # the fixture's plan is shared by the other tests
+
+
+def test_groups_on_adjoining_ranges_merge_with_the_same_values(monkeypatch):
+    """XENONnT's 27 groups (three ranges of 81 bins) merge into 11 where their factors are the same functions; three
+    groups stay one range wide beside the merged ones, so the Jacobian block spans all 243 bins with those groups'
+    vectors zero outside their range (without that the Gauss-Newton cross terms were lost: 0.008 in log L). The
+    marginal likelihood and the conditional modes are those of the unmerged plan."""
+    merged_model = _model("xenonnt-8b-sr2-4p")
+    merged, data = _plan_part(merged_model)
+    monkeypatch.setattr(newton, "MERGE_ADJACENT", False)
+    plain_model = _model("xenonnt-8b-sr2-4p")
+    plain, _ = _plan_part(plain_model)
+    assert len(plain.newton_plan().groups) == 27 and len(merged.newton_plan().groups) == 11
+    assert merged.newton_plan().block_sizes == {(0, 243): 25}
+    free = _free(merged_model, 300, seed=5)
+    a, b = merged.log_marginal_likelihood(free, data), plain.log_marginal_likelihood(free, data)
+    assert np.all(np.isfinite(a)) and np.max(np.abs(a - b)) < 1e-9
