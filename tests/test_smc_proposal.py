@@ -296,3 +296,28 @@ def test_the_extension_says_so_on_stderr_and_draws_from_the_final_proposal(monke
     assert "[toy] smc extend:" in err and "more draws before judging again" in err
     # the extension draws from the last batch's proposal, here the refit (the first batch had the particle-fitted one)
     assert len(drawn_from) == len(batches) + 1 and drawn_from[-1] == drawn_from[-2] != drawn_from[0]
+
+
+def test_a_run_still_failing_after_its_extension_retries(monkeypatch):
+    """Both verdicts of the first attempt fail (before and after its extension): the run restarts with twice the
+    particles, whose first verdict is the real one; every attempt's extensions are reported."""
+    from cevns.inference import smc
+
+    def likelihood(u):
+        return -0.5 * ((u[:, 0] + 0.5 * u[:, 1] - 0.7) / 0.05) ** 2
+
+    real, judged = smc._diagnostics, []
+
+    def diagnostics(log_w):
+        out = real(log_w)
+        judged.append(log_w.size)
+        if len(judged) <= 2:
+            out["khat_ok"] = False
+        return out
+
+    monkeypatch.setattr(smc, "_diagnostics", diagnostics)
+    out = run_smc(identity, likelihood, 2, SMCSettings(n_particles=500, target_error=0.02, min_ess=1000), seed=4)
+    s = out.stats
+    assert s["attempts"] == 2 and s["extensions_attempts"] == [1, 0] and s["reliable"] and s["n_particles"] == 1000
+    assert len(judged) == 3 and judged[1] == 2 * judged[0]
+    assert out.log_evidence == pytest.approx(slab_log_z(1.0, 0.5, 0.7, 0.05), abs=4 * out.log_evidence_err + 0.002)
