@@ -379,25 +379,30 @@ def _predicted_efficiency(proposal, points: np.ndarray, log_w: np.ndarray, log_l
     return float(np.exp(2.0 * special.logsumexp(log_w) - math.log(log_w.size) - special.logsumexp(log_ratio)))
 
 
+def _batch(target: _Target, proposal, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: ANN001
+    """``n`` importance draws from ``proposal``: cube points, log L and log weights L / q (-inf outside the cube, where
+    no likelihood call is made)."""
+    x, log_q = proposal.draw(n, rng)
+    log_l, inside = target(x)
+    return x, log_l, np.where(inside, log_l - log_q, -np.inf)
+
+
 def _importance(target: _Target, u: np.ndarray, settings: SMCSettings, rng: np.random.Generator,
                 progress: Callable | None, t0: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict, object]:
     """Stage 2: draws from the widened mixture + prior, refitted to the weighted draws (population Monte Carlo);
-    returns cube points, log L, log weights (each L / q of the proposal the draw came from), stats (with ``called``,
-    the draws inside the cube) and the final proposal (an extension draws from it)."""
+    returns cube points, log L, log weights (each L / q of the proposal the draw came from), stats and the final
+    proposal (an extension draws from it)."""
     proposal = fit_proposal(u, None, settings.proposal, settings.max_components, settings.widen, settings.defensive,
                             settings.dof, rng)
     batch = max(settings.min_ess, settings.n_particles)
     draws, log_ls, log_ws, efficiencies = [], [], [], []
-    called = 0  # draws inside the cube: each cost a likelihood evaluation (those outside are weight 0 for free)
     best = (0.0, proposal)  # the proposal whose batch had the largest ESS / draws, and that efficiency
     total = 0
     while True:
-        x, log_q = proposal.draw(batch, rng)
-        log_l, inside = target(x)
+        x, log_l, log_w_batch = _batch(target, proposal, batch, rng)
         draws.append(x)
         log_ls.append(log_l)
-        log_ws.append(np.where(inside, log_l - log_q, -np.inf))
-        called += int(np.count_nonzero(inside))
+        log_ws.append(log_w_batch)
         efficiencies.append(effective_sample_size(log_ws[-1]) / batch)
         total += batch
         log_w = np.concatenate(log_ws)
@@ -430,7 +435,7 @@ def _importance(target: _Target, u: np.ndarray, settings: SMCSettings, rng: np.r
             proposal = best[1]
             batch = int(min(max(needed, batch), total, settings.max_draws - total))  # at least one batch, at most doubling
     stats = {"n_components": int(len(proposal.mixture.weights)), "n_draws": int(total), "proposal": settings.proposal,
-             "efficiency_batches": efficiencies, "called": called}
+             "efficiency_batches": efficiencies}
     return np.concatenate(draws), np.concatenate(log_ls), log_w, stats, proposal
 
 
@@ -441,8 +446,9 @@ def _diagnostics(log_w: np.ndarray) -> dict:
     first, second = log_mean_exp(log_w[:half]), log_mean_exp(log_w[half:])
     split_sigma = math.hypot(log_evidence_error(log_w[:half]), log_evidence_error(log_w[half:]))
     log_z = log_mean_exp(log_w)
+    ess = effective_sample_size(log_w)
     out = {"khat": pareto_khat(log_w), "max_weight_ratio": float(np.exp(np.max(log_w) - log_z)),
-           "ess": effective_sample_size(log_w), "efficiency": effective_sample_size(log_w) / log_w.size,
+           "ess": ess, "efficiency": ess / log_w.size,
            "log_evidence_halves": [first, second],
            "split_difference_sigmas": abs(first - second) / split_sigma if split_sigma > 0 else math.inf}
     out["khat_ok"] = bool(out["khat"] <= KHAT_RETRY or out["max_weight_ratio"] <= BOUNDED_WEIGHT_RATIO)
@@ -457,7 +463,6 @@ def _one_run(target: _Target, ndim: int, settings: SMCSettings, seed_seq: np.ran
     u, _, log_z_smc, stats = _tempering(target, ndim, settings, rng, progress, t0)
     middle, calls_middle = time.perf_counter(), target.n_calls
     cube, log_l, log_w, is_stats, proposal = _importance(target, u, settings, rng, progress, t0)
-    called = is_stats.pop("called")
     diagnostics = _diagnostics(log_w)
     extensions, judged = 0, [diagnostics["khat"]]
     while (not (diagnostics["khat_ok"] and diagnostics["split_ok"]) and extensions < settings.extend
@@ -468,21 +473,19 @@ def _one_run(target: _Target, ndim: int, settings: SMCSettings, seed_seq: np.ran
         if progress is not None:
             progress("extend", None, f"k-hat {diagnostics['khat']:.2f} or halves {diagnostics['split_difference_sigmas']:.1f} "
                      f"sigma apart: {n_more} more draws before judging again", time.perf_counter() - t0)
-        x, log_q = proposal.draw(n_more, rng)
-        log_l_more, inside = target(x)
-        cube, log_l = np.concatenate([cube, x]), np.concatenate([log_l, log_l_more])
-        log_w_more = np.where(inside, log_l_more - log_q, -np.inf)
-        log_w = np.concatenate([log_w, log_w_more])
+        x, log_l_more, log_w_more = _batch(target, proposal, n_more, rng)
+        cube, log_l, log_w = np.concatenate([cube, x]), np.concatenate([log_l, log_l_more]), np.concatenate([log_w, log_w_more])
         is_stats["efficiency_batches"].append(effective_sample_size(log_w_more) / n_more)
-        called += int(np.count_nonzero(inside))
         diagnostics = _diagnostics(log_w)
         judged.append(diagnostics["khat"])
     stats.update(is_stats)
+    calls_importance = target.n_calls - calls_middle  # the draws inside the cube: those outside cost no call
     stats.update({"seconds_tempering": middle - start, "seconds_importance": time.perf_counter() - middle,
-                  "calls_tempering": calls_middle - calls, "calls_importance": target.n_calls - calls_middle})
+                  "calls_tempering": calls_middle - calls, "calls_importance": calls_importance})
     stats.update(diagnostics)
     stats.update({"n_particles": settings.n_particles, "log_evidence_smc": log_z_smc, "n_draws": int(log_w.size),
-                  "extensions": extensions, "khat_judged": judged, "efficiency_calls": diagnostics["ess"] / max(called, 1)})
+                  "extensions": extensions, "khat_judged": judged,
+                  "efficiency_calls": diagnostics["ess"] / max(calls_importance, 1)})
     return {"cube": cube, "log_l": log_l, "log_w": log_w, "log_z": log_mean_exp(log_w), "log_z_err": log_evidence_error(log_w),
             "stats": stats}
 
