@@ -244,9 +244,9 @@ def make_fig8(rep: Reproduction) -> list[str]:
     return _corner(rep, "coherent-2017-4p-3", "fig8", "COHERENT 2017, prior [-3, 3]: 68%, 95%")
 
 
-def table3_intervals(summary: dict) -> dict[str, list[list[float]]]:
-    """95% HPD sets of the four diagonal couplings from a fit summary."""
-    return {p: summary["parameters"][p]["hpd"][TABLE3_LEVEL] for p in TABLE3_PARAMETERS}
+def table3_intervals(summary: dict, parameters: tuple[str, ...] = TABLE3_PARAMETERS) -> dict[str, list[list[float]]]:
+    """95% HPD sets of ``parameters`` (the four diagonal couplings) from a fit summary."""
+    return {p: summary["parameters"][p]["hpd"][TABLE3_LEVEL] for p in parameters}
 
 
 def _union(intervals: list[list[float]], fmt: str = "{:+.3f}", joiner: str = " U ") -> str:
@@ -307,8 +307,7 @@ def make_measured(rep: Reproduction) -> list[str]:
     """95% sets of the four couplings (and the effective NSI) from measured data, alone and combined, beside
     the paper's projection: those each fit's summary holds (computed once, when the fit was saved)."""
     rows = [(label, name, rep.fit(name)) for label, name in MEASURED_ROWS]
-    table = {name: {"label": label, "sets": {p: fit.summary()["parameters"][p]["hpd"][TABLE3_LEVEL] for p in MEASURED_PARAMETERS}}
-             for label, name, fit in rows}
+    table = {name: {"label": label, "sets": table3_intervals(fit.summary(), MEASURED_PARAMETERS)} for label, name, fit in rows}
     atomic_write_json(rep.out / "measured.json", table)
     md = ["| data | " + " | ".join(latex_label(p) for p in MEASURED_PARAMETERS) + " |", "|---" * (len(MEASURED_PARAMETERS) + 1) + "|"]
     md += [f"| {entry['label']} | " + " | ".join(_union(entry["sets"][p], joiner=" ∪ ") for p in MEASURED_PARAMETERS) + " |"
