@@ -213,8 +213,13 @@ def test_efficiency_per_call_counts_only_draws_inside_the_cube():
     assert s["efficiency_calls"] / s["efficiency"] == pytest.approx(s["n_draws"] / s["calls_importance"], rel=1e-12)
 
 
-def _failing_first_judgement(monkeypatch):
-    """Makes the first verdict of every run a k-hat failure (as a k-hat of 0.5001 on a good run would be), the later
+def band(u):
+    """A slanted Gaussian band of width 0.05 across the unit square (evidence: slab_log_z(1.0, 0.5, 0.7, 0.05))."""
+    return -0.5 * ((u[:, 0] + 0.5 * u[:, 1] - 0.7) / 0.05) ** 2
+
+
+def _failing_first_judgement(monkeypatch, count: int = 1):
+    """Makes the first ``count`` verdicts k-hat failures (as a k-hat of 0.5001 on a good run would be), the later
     ones the real verdicts; returns the list of the judged draw counts."""
     from cevns.inference import smc
 
@@ -223,7 +228,7 @@ def _failing_first_judgement(monkeypatch):
     def diagnostics(log_w):
         out = real(log_w)
         judged.append(log_w.size)
-        if len(judged) == 1:
+        if len(judged) <= count:
             out["khat_ok"] = False
         return out
 
@@ -235,15 +240,12 @@ def test_a_failed_check_first_extends_the_importance_stage(monkeypatch):
     """A run failing its checks draws as many again from its final proposal and is judged on all its draws before
     any retry: one attempt, twice the draws (the first ones those of the unextended run, bit for bit), the new
     draws' calls counted, log Z exact (the 2-D Gaussian band of width 0.05)."""
-    def likelihood(u):
-        return -0.5 * ((u[:, 0] + 0.5 * u[:, 1] - 0.7) / 0.05) ** 2
-
     exact = slab_log_z(1.0, 0.5, 0.7, 0.05)
     settings = SMCSettings(n_particles=500, target_error=0.02, min_ess=1000)
-    plain = run_smc(identity, likelihood, 2, settings, seed=4)
+    plain = run_smc(identity, band, 2, settings, seed=4)
     assert plain.stats["extensions"] == 0 and plain.stats["attempts"] == 1
     judged = _failing_first_judgement(monkeypatch)
-    out = run_smc(identity, likelihood, 2, settings, seed=4)
+    out = run_smc(identity, band, 2, settings, seed=4)
     s = out.stats
     assert s["extensions"] == 1 and s["attempts"] == 1 and s["reliable"] and s["extensions_attempts"] == [1]
     assert len(s["khat_judged"]) == 2 and s["khat_judged"][-1] == s["khat"]
@@ -258,11 +260,8 @@ def test_a_failed_check_first_extends_the_importance_stage(monkeypatch):
 
 def test_without_extensions_a_failed_check_retries(monkeypatch):
     """extend = 0: the failed first verdict restarts the run with twice the particles (the behaviour before)."""
-    def likelihood(u):
-        return -0.5 * ((u[:, 0] + 0.5 * u[:, 1] - 0.7) / 0.05) ** 2
-
     _failing_first_judgement(monkeypatch)
-    out = run_smc(identity, likelihood, 2, SMCSettings(n_particles=500, target_error=0.02, min_ess=1000, extend=0), seed=4)
+    out = run_smc(identity, band, 2, SMCSettings(n_particles=500, target_error=0.02, min_ess=1000, extend=0), seed=4)
     assert out.stats["attempts"] == 2 and out.stats["extensions"] == 0 and out.stats["n_particles"] == 1000
     assert out.stats["extensions_attempts"] == [0, 0]
 
@@ -273,9 +272,6 @@ def test_the_extension_says_so_on_stderr_and_draws_from_the_final_proposal(monke
     from cevns.inference import proposal as proposal_module
     from cevns.inference.samplers import run_sampler
 
-    def likelihood(u):
-        return -0.5 * ((u[:, 0] + 0.5 * u[:, 1] - 0.7) / 0.05) ** 2
-
     drawn_from = []
     real_draw = proposal_module.DefensiveProposal.draw
 
@@ -284,12 +280,12 @@ def test_the_extension_says_so_on_stderr_and_draws_from_the_final_proposal(monke
         return real_draw(self, n, rng)
 
     monkeypatch.setattr(proposal_module.DefensiveProposal, "draw", draw)
-    plain = run_sampler("smc", ["a", "b"], identity, likelihood, n_live=500, tolerance=0.02, seed=4, verbose=False,
+    plain = run_sampler("smc", ["a", "b"], identity, band, n_live=500, tolerance=0.02, seed=4, verbose=False,
                         options={"min_ess": 1000, "adapt": 1})
     batches = list(drawn_from)
     drawn_from.clear()
     _failing_first_judgement(monkeypatch)
-    out = run_sampler("smc", ["a", "b"], identity, likelihood, n_live=500, tolerance=0.02, seed=4, verbose=True,
+    out = run_sampler("smc", ["a", "b"], identity, band, n_live=500, tolerance=0.02, seed=4, verbose=True,
                       label="toy", options={"min_ess": 1000, "adapt": 1})
     err = capsys.readouterr().err
     assert out.stats["extensions"] == 1 and plain.stats["extensions"] == 0
@@ -301,22 +297,8 @@ def test_the_extension_says_so_on_stderr_and_draws_from_the_final_proposal(monke
 def test_a_run_still_failing_after_its_extension_retries(monkeypatch):
     """Both verdicts of the first attempt fail (before and after its extension): the run restarts with twice the
     particles, whose first verdict is the real one; every attempt's extensions are reported."""
-    from cevns.inference import smc
-
-    def likelihood(u):
-        return -0.5 * ((u[:, 0] + 0.5 * u[:, 1] - 0.7) / 0.05) ** 2
-
-    real, judged = smc._diagnostics, []
-
-    def diagnostics(log_w):
-        out = real(log_w)
-        judged.append(log_w.size)
-        if len(judged) <= 2:
-            out["khat_ok"] = False
-        return out
-
-    monkeypatch.setattr(smc, "_diagnostics", diagnostics)
-    out = run_smc(identity, likelihood, 2, SMCSettings(n_particles=500, target_error=0.02, min_ess=1000), seed=4)
+    judged = _failing_first_judgement(monkeypatch, count=2)
+    out = run_smc(identity, band, 2, SMCSettings(n_particles=500, target_error=0.02, min_ess=1000), seed=4)
     s = out.stats
     assert s["attempts"] == 2 and s["extensions_attempts"] == [1, 0] and s["reliable"] and s["n_particles"] == 1000
     assert len(judged) == 3 and judged[1] == 2 * judged[0]
