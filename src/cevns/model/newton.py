@@ -33,7 +33,7 @@ both against each other and against finite differences on every built-in scenari
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -83,9 +83,9 @@ class _Shape:
     position: int
     up: np.ndarray         # delta_up, delta_down per bin of the group (of its bin ranges in order, merged groups)
     down: np.ndarray
-    templates: np.ndarray | None = None  # (4, bins): [S, A, u, d] of code4p
-    floor: HistosysFloor | None = None
-    with_ones: np.ndarray | None = None  # (5, bins): [1, S, A, u, d], so that h = [1, c(alpha)] @ with_ones
+    templates: np.ndarray = field(init=False)   # (4, bins): [S, A, u, d] of code4p, from up and down
+    floor: HistosysFloor = field(init=False)
+    with_ones: np.ndarray = field(init=False)   # (5, bins): [1, S, A, u, d], so that h = [1, c(alpha)] @ with_ones
 
     def __post_init__(self) -> None:
         self.templates = code4p_templates(self.up, self.down)
