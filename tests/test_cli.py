@@ -195,6 +195,12 @@ def test_show_and_plot_a_fit_folder(tmp_path, capsys):
     assert code == 2 and "no finished fit" in err
 
 
+def test_bench_quotes_the_guide_where_smc_tempers_on_one(capsys):
+    """A release with shape nuisances (a Newton plan) also gets the rate of the guide smc tempers on."""
+    code, text, _ = run(capsys, "bench", "xenonnt-8b-sr2-4p", "--seconds", "0.2", "--batch", "200", "--no-fit")
+    assert code == 0 and "its guide" in text
+
+
 def test_bench_quotes_likelihood_speed_and_one_default_fit(capsys):
     """`cevns bench SCENARIO --json`: both likelihood paths, the naive one, and one default fit whose log Z is the
     sampler's (checked against a fit made directly with the same settings)."""
@@ -203,6 +209,7 @@ def test_bench_quotes_likelihood_speed_and_one_default_fit(capsys):
     result = json.loads(text)
     assert result["likelihood_evals_per_second"] > 0 and result["marginalized_evals_per_second"] > 0
     assert result["naive_evals_per_second"] > 0
+    assert result["guide_evals_per_second"] is None  # normalisation nuisances only: no Newton plan, no guide
     f = result["fit"]
     assert f["sampler"] == "smc" and f["n_live"] == 2000 and f["n_sampled"] == 2
     assert 0 < f["sampler_seconds"] <= f["wall_seconds"] and f["n_likelihood_calls"] > f["n_live"]

@@ -122,8 +122,10 @@ class MPIPool:
         chunks = list(iterable)
         n_workers = self.size - 1
         owners = [(i - 1) % n_workers + 1 for i in range(1, len(chunks))]
+        # the workers evaluate their own likelihood, or its guide when ``func`` is one (smc's tempering)
+        kind = "guide" if getattr(func, "guide", False) is True else "eval"
         for chunk, owner in zip(chunks[1:], owners, strict=True):
-            self.comm.send(("eval", chunk), dest=owner, tag=_TAG)
+            self.comm.send((kind, chunk), dest=owner, tag=_TAG)
         results = [func(chunks[0])] if chunks else []
         results += [self.comm.recv(source=owner, tag=_TAG) for owner in owners]  # MPI keeps per-source order
         return results
@@ -135,11 +137,15 @@ class MPIPool:
 
 
 def serve(comm, likelihood: Callable) -> int:  # noqa: ANN001
-    """Worker loop: evaluate chunks from rank 0 until told to stop. Returns the number of points evaluated."""
-    import numpy as np
-
+    """Worker loop: evaluate chunks from rank 0 until told to stop. Returns the number of points evaluated.
+    A ``"guide"`` chunk is evaluated with ``likelihood.guide_likelihood()`` (cevns.model.SamplerLikelihood), the
+    cheaper approximation smc tempers on, where the likelihood offers one."""
     import time
 
+    import numpy as np
+
+    offer = getattr(likelihood, "guide_likelihood", None)
+    guide = (offer() if callable(offer) else None) or likelihood
     n_points = 0
     while True:
         # poll with sleeps instead of a blocking recv: MPI implementations busy-wait in recv,
@@ -154,5 +160,5 @@ def serve(comm, likelihood: Callable) -> int:  # noqa: ANN001
         if kind == "stop":
             return n_points
         chunk = np.atleast_2d(chunk)
-        comm.send(likelihood(chunk), dest=0, tag=_TAG)
+        comm.send((guide if kind == "guide" else likelihood)(chunk), dest=0, tag=_TAG)
         n_points += len(chunk)

@@ -36,6 +36,12 @@ BACKTRACKING_HALVINGS = 12
 NEWTON_TOLERANCE = 1e-10
 #: ... or the gain in log L the quadratic model still predicts (half the Newton decrement).
 DECREMENT_TOLERANCE = 1e-10
+#: The same for the guide (:meth:`LaplaceMarginal.log_marginal_likelihood` with ``guide=True``): the Newton plan's
+#: iteration stops once the quadratic model predicts less than this gain, so a warm-started point takes one or two
+#: evaluations instead of three or four. The guide is for steering a sampler only (smc tempers on it; its importance
+#: stage, which gives log Z and the samples, calls the exact value). Measured in docs/sampling.md ("A guide for the
+#: tempering").
+GUIDE_DECREMENT_TOLERANCE = 1e-3
 #: Width factor of the importance-sampling proposal around the Laplace Gaussian (any value > 0
 #: is unbiased; ~1-1.5 has the smallest variance here).
 IMPORTANCE_INFLATION = 1.2
@@ -199,6 +205,18 @@ class LaplaceMarginal:
         if plan is False:
             plan = self._newton_plan = NewtonPlan.of(self)
         return plan
+
+    def has_guide(self) -> bool:
+        """Whether ``log_marginal_likelihood(..., guide=True)`` differs from the exact value: the model or one of its
+        Laplace parts has a Newton plan (:meth:`newton_plan`), whose tolerance the guide loosens."""
+        if self.constrained_indices.size == 0:
+            return False
+        parts = self.laplace_components() if self.split_laplace else None
+        if parts is not None:
+            for _, sub in parts:
+                sub.exact_newton = self.exact_newton
+            return any(sub.has_guide() for _, sub in parts)
+        return self.newton_plan() is not None
 
     def forget_modes(self) -> None:
         """Empty the Newton plans' remembered modes (this model's and its parts'): the next call starts as the first
@@ -394,11 +412,13 @@ class LaplaceMarginal:
         sub._components = None
         return bins, sub
 
-    def log_marginal_likelihood(self, free: np.ndarray, data: np.ndarray) -> np.ndarray:
+    def log_marginal_likelihood(self, free: np.ndarray, data: np.ndarray, guide: bool = False) -> np.ndarray:
         """log of Integral L(free, nu) prod N(nu | center, sigma) dnu, Laplace approximation, (n,).
 
         ``free``: (n, d_free) in ``sampled_names("marginalized")`` order. log Z = g(nu*) - (1/2) log
         det(-H) - sum_m log sigma_m, g the log-likelihood plus the Gaussian exponent (2 pi factors cancel).
+        ``guide``: the Newton plan's iteration stops at GUIDE_DECREMENT_TOLERANCE instead of DECREMENT_TOLERANCE (a
+        cheaper approximation, for steering a sampler; parts without a plan give their exact value).
         """
         free = self._check_pars(free, self.free_indices.size, "free parameters")
         data = self.check_data(data)
@@ -411,13 +431,14 @@ class LaplaceMarginal:
         if parts is not None:  # each part reads its own bins and the centres of its own nuisances
             for _, sub in parts:
                 sub.exact_newton = self.exact_newton
-            return sum(sub.log_marginal_likelihood(free, np.concatenate([main[bins], centers[sub.aux_indices]]))
+            return sum(sub.log_marginal_likelihood(free, np.concatenate([main[bins], centers[sub.aux_indices]]), guide)
                        for bins, sub in parts)
 
         plan = self.newton_plan()
         if plan is not None:  # warm starts across the whole call, blocks of MARGINAL_CHUNK
             return plan.log_marginal(self._expand(free, centers), main, centers[self.constrained_indices], MARGINAL_CHUNK,
-                                     NONLINEAR_NEWTON_ITERATIONS, NEWTON_TOLERANCE, DECREMENT_TOLERANCE)
+                                     NONLINEAR_NEWTON_ITERATIONS, NEWTON_TOLERANCE,
+                                     GUIDE_DECREMENT_TOLERANCE if guide else DECREMENT_TOLERANCE)
 
         def block(points: np.ndarray, d: np.ndarray) -> np.ndarray:
             _, value, hessian = self.conditional_mode(points, d)

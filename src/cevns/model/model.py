@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import special
@@ -571,17 +571,27 @@ class Model(LaplaceMarginal):
 
 @dataclass
 class SamplerLikelihood:
-    """``model.log_likelihood`` (sampled) or ``model.log_marginal_likelihood`` (marginalized) on fixed data."""
+    """``model.log_likelihood`` (sampled) or ``model.log_marginal_likelihood`` (marginalized) on fixed data;
+    ``guide`` True: the marginal likelihood's guide (:meth:`guide_likelihood`)."""
 
     model: Model
     data: np.ndarray
     nuisances: str
+    guide: bool = False
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
         points = np.atleast_2d(points)
         if self.nuisances == "sampled":
             return self.model.log_likelihood(points, self.data)
-        return self.model.log_marginal_likelihood(points, self.data)
+        return self.model.log_marginal_likelihood(points, self.data, self.guide)
+
+    def guide_likelihood(self) -> SamplerLikelihood | None:
+        """A cheaper approximation of this likelihood for steering a sampler (smc tempers on it), or None where there
+        is none: marginalized nuisances with a Newton plan, iterated to GUIDE_DECREMENT_TOLERANCE
+        (:mod:`cevns.model.laplace`). Never the value a posterior or log Z is computed from."""
+        if self.nuisances != "marginalized" or self.guide or not self.model.has_guide():
+            return None
+        return replace(self, guide=True)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The our tempered SMC (cevns.inference.smc), with its checkpoint file adapter of :func:`cevns.inference.samplers.run_sampler`."""
+"""Our tempered SMC (cevns.inference.smc), with its checkpoint file adapter of :func:`cevns.inference.samplers.run_sampler`."""
 
 from __future__ import annotations
 
@@ -35,7 +35,10 @@ def _run_smc(names, prior_transform, log_likelihood, settings, seed, checkpoint_
         else:
             progress(stage, text, fraction, 1.0 if fraction is not None else None, force=stage in ("retry", "extend"))
 
-    result = run_smc(prior_transform, log_likelihood, len(names), settings, seed=seed, pool=pool, progress=report)
+    # a likelihood may offer a cheaper guide for the tempering (cevns.model.SamplerLikelihood.guide_likelihood)
+    offer = getattr(log_likelihood, "guide_likelihood", None)
+    guide = offer() if settings.guide and callable(offer) else None
+    result = run_smc(prior_transform, log_likelihood, len(names), settings, seed=seed, pool=pool, progress=report, guide=guide)
     stats = dict(result.stats, backend="smc", n_live=n_live)
     if not stats["reliable"]:
         message = (f"smc diagnostics failed after {stats['attempts']} attempts (Pareto k-hat {stats['khat']:.2f} with the "
