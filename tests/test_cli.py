@@ -314,6 +314,15 @@ def test_a_scenarios_smc_options_reach_its_fit_and_are_recorded(capsys, tmp_path
     path.write_text('base = "coherent-2017-2p"\nname = "refit"\n[fit.smc]\ncolour = 2\n')
     code, _, err = run(capsys, "fit", str(path), "--fast", "--out", str(tmp_path / "bad"), "--quiet")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "smc option" in err and "colour" in err
+    # a boolean stays a boolean (SMCSettings.guide), and a string where it belongs is refused in one line
+    from cevns.spec.config import load_config
+
+    path.write_text('base = "coherent-2017-2p"\nname = "refit"\n[fit.smc]\nguide = false\nadapt = 1\n')
+    options = load_config(path).fit.smc
+    assert options == {"guide": False, "adapt": 1} and options["guide"] is False and type(options["adapt"]) is int
+    path.write_text('base = "coherent-2017-2p"\nname = "refit"\n[fit.smc]\nguide = "no"\n')
+    code, _, err = run(capsys, "fit", str(path), "--fast", "--out", str(tmp_path / "bad"), "--quiet")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "guide" in err
 
 
 def test_the_command_line_seed_bound_is_the_samplers():

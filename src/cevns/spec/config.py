@@ -312,7 +312,7 @@ class FitConfig(_Model):
     #: when a fit starts), ``[fit.smc]`` in TOML. The measured releases' 4-D fits set ``adapt = 1`` (one
     #: population-Monte-Carlo refit of the importance proposal): 0-25% fewer likelihood calls over 6-10 seeds
     #: each, no retry in 90 runs, the same log Z spread (docs/sampling.md, "One refit for the measured fits").
-    smc: dict[str, int | float | str] | None = None
+    smc: dict[str, bool | int | float | str] | None = None
 
     @field_validator("free", "fixed", "asimov_truth", "grid_points", mode="before")
     @classmethod
