@@ -138,7 +138,7 @@ class MPIPool:
 
 def serve(comm, likelihood: Callable) -> int:  # noqa: ANN001
     """Worker loop: evaluate chunks from rank 0 until told to stop. Returns the number of points evaluated.
-    A ``"guide"`` chunk is evaluated with ``likelihood.guide_likelihood()`` (cevns.model.SamplerLikelihood), the
+    A ``"guide"`` chunk is evaluated with ``likelihood.guide_likelihood()`` (cevns.model.sampler_view.SamplerLikelihood), the
     cheaper approximation smc tempers on, where the likelihood offers one."""
     import time
 

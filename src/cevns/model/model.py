@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import special
@@ -41,6 +40,7 @@ from .laplace import LAMBDA_FLOOR, LaplaceMarginal
 from .modifiers import MODIFIERS
 from .parameters import CONSTRAINED_KINDS, Parameter, finite_number
 from .samples import Modifier, ModelError, PhysicsGrid, Sample, _feature_index
+from .sampler_view import SamplerLikelihood, SamplerPrior
 
 #: Points per block in batched evaluation with sampled nuisances: keeps the intermediate
 #: arrays in cache (measured with `cevns bench`: 1024 is ~2x faster per point than 20000).
@@ -567,41 +567,6 @@ class Model(LaplaceMarginal):
     def __repr__(self) -> str:
         return (f"<cevns.Model {self.name!r}: {len(self.parameters)} parameters "
                 f"({len(self.poi_names)} of interest), {self.n_bins} bins in {len(self.experiment_bins)} experiment(s)>")
-
-
-@dataclass
-class SamplerLikelihood:
-    """``model.log_likelihood`` (sampled) or ``model.log_marginal_likelihood`` (marginalized) on fixed data;
-    ``guide`` True: the marginal likelihood's guide (:meth:`guide_likelihood`)."""
-
-    model: Model
-    data: np.ndarray
-    nuisances: str
-    guide: bool = False
-
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        points = np.atleast_2d(points)
-        if self.nuisances == "sampled":
-            return self.model.log_likelihood(points, self.data)
-        return self.model.log_marginal_likelihood(points, self.data, self.guide)
-
-    def guide_likelihood(self) -> SamplerLikelihood | None:
-        """A cheaper approximation of this likelihood for steering a sampler (smc tempers on it), or None where there
-        is none: marginalized nuisances with a Newton plan, iterated to GUIDE_DECREMENT_TOLERANCE
-        (:mod:`cevns.model.laplace`). Never the value a posterior or log Z is computed from."""
-        if self.nuisances != "marginalized" or self.guide or not self.model.has_guide():
-            return None
-        return replace(self, guide=True)
-
-
-@dataclass
-class SamplerPrior:
-    model: Model
-    nuisances: str
-    centers: np.ndarray | None = None
-
-    def __call__(self, cube: np.ndarray) -> np.ndarray:
-        return self.model.prior_transform(cube, self.nuisances, self.centers)
 
 
 def _check_mode(nuisances: str) -> None:

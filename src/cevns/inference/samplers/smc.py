@@ -35,7 +35,7 @@ def _run_smc(names, prior_transform, log_likelihood, settings, seed, checkpoint_
         else:
             progress(stage, text, fraction, 1.0 if fraction is not None else None, force=stage in ("retry", "extend"))
 
-    # a likelihood may offer a cheaper guide for the tempering (cevns.model.SamplerLikelihood.guide_likelihood)
+    # a likelihood may offer a cheaper guide for the tempering (cevns.model.sampler_view.SamplerLikelihood.guide_likelihood)
     offer = getattr(log_likelihood, "guide_likelihood", None)
     guide = offer() if settings.guide and callable(offer) else None
     result = run_smc(prior_transform, log_likelihood, len(names), settings, seed=seed, pool=pool, progress=report, guide=guide)
