@@ -61,7 +61,7 @@ def test_the_switch_off_ignores_the_guide_bit_for_bit():
 
 
 class Offering(Counted):
-    """A likelihood object that offers a guide, as cevns.model.SamplerLikelihood does."""
+    """A likelihood object that offers a guide, as cevns.model.sampler_view.SamplerLikelihood does."""
 
     def __init__(self, toy: Bands) -> None:
         super().__init__(toy)

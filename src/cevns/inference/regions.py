@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import signal
 
 from .density import (KERNEL_REACH, MAX_SPLIT_DEPTH, MIN_SPLIT_MASS, MIN_SPLIT_NEFF, NEGLIGIBLE_MASS, _best_cut,
-                      _coarse_density, silverman_bandwidth)
+                      _coarse_density, fft_convolve_same, silverman_bandwidth)
 from .weights import _n_eff, _sorted_quantiles
 
 #: 2-D leaf grids in the whitened frame (unit covariance) span the leaf's [m, 1 - m] quantiles
@@ -193,7 +192,7 @@ def _leaf_density_2d(xy: np.ndarray, w: np.ndarray, bounds_x, bounds_y) -> _Leaf
     k1 = np.exp(-0.5 * (np.arange(-reach_nodes, reach_nodes + 1) * du / h) ** 2)
     k1 /= h * np.sqrt(2 * np.pi)
     kern = np.outer(k1, k1)
-    dens = signal.fftconvolve(counts, kern, mode="same")
+    dens = fft_convolve_same(counts, kern)
     dens = np.maximum(dens, 0.0)
     det = abs(np.linalg.det(transform))
     # back to density per unit original area; zero outside the prior box

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from ... import units
 from ...detectors import Detector, make_target
@@ -135,8 +135,27 @@ def poisson_response(t_edges_keV: np.ndarray, mean_pe: Callable[[np.ndarray], np
     lo = np.ceil(pe_edges[:-1] - 1e-9)[:, None, None]
     hi = np.ceil(pe_edges[1:] - 1e-9)[:, None, None]  # n in [lo, hi)
     # P(lo <= n < hi) = P(n <= hi - 1) - P(n <= lo - 1)
-    prob = stats.poisson.cdf(hi - 1, mean[None]) - stats.poisson.cdf(lo - 1, mean[None])
+    prob = poisson_cdf(hi - 1, mean[None]) - poisson_cdf(lo - 1, mean[None])
     return np.einsum("ojn,n->oj", prob, weights)
+
+
+def poisson_cdf(k: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """P(n <= k) for n ~ Poisson(mean): the regularized incomplete gamma function, ``special.pdtr(floor(k), mean)``
+    (0 below k = 0), as scipy.stats.poisson.cdf computes it (without importing scipy.stats, ~0.3-0.8 s at the start
+    of every fit of a release)."""
+    k = np.floor(k)
+    return np.where(k >= 0, special.pdtr(np.maximum(k, 0.0), mean), 0.0)
+
+
+def exponnorm_pdf(t: np.ndarray, tau: float, mean: float, sigma: float) -> np.ndarray:
+    """Density of a Gaussian (mean, sigma) plus an independent exponential of mean tau (the exponentially modified
+    Gaussian, Grushka, Anal. Chem. 44 (1972) 1733): with x = (t - mean) / sigma and K = tau / sigma,
+    f = exp[(1/K) (1/(2K) - x)] Phi(x - 1/K) / (K sigma), evaluated in logs (log Phi by special.log_ndtr) as
+    scipy.stats.exponnorm does."""
+    x = (np.asarray(t, dtype=float) - mean) / sigma
+    k = tau / sigma
+    inv_k = 1.0 / k
+    return np.exp(inv_k * (0.5 * inv_k - x) + special.log_ndtr(x - inv_k) - np.log(k)) / sigma
 
 
 def gaussian_response(t_edges_keV: np.ndarray, mean: Callable[[np.ndarray], np.ndarray],
@@ -196,7 +215,7 @@ def stopped_pion_time_densities(t_us: np.ndarray, beam_mean_us: float, beam_sigm
     t = np.asarray(t_us, dtype=float)
 
     def exp_gauss(tau: float) -> np.ndarray:
-        return stats.exponnorm.pdf(t, tau / beam_sigma_us, loc=beam_mean_us, scale=beam_sigma_us)
+        return exponnorm_pdf(t, tau, beam_mean_us, beam_sigma_us)
 
     prompt = exp_gauss(tau_pi)
     delayed = (tau_mu * exp_gauss(tau_mu) - tau_pi * exp_gauss(tau_pi)) / (tau_mu - tau_pi)
