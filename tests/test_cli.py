@@ -320,9 +320,11 @@ def test_a_scenarios_smc_options_reach_its_fit_and_are_recorded(capsys, tmp_path
     path.write_text('base = "coherent-2017-2p"\nname = "refit"\n[fit.smc]\nguide = false\nadapt = 1\n')
     options = load_config(path).fit.smc
     assert options == {"guide": False, "adapt": 1} and options["guide"] is False and type(options["adapt"]) is int
-    path.write_text('base = "coherent-2017-2p"\nname = "refit"\n[fit.smc]\nguide = "no"\n')
-    code, _, err = run(capsys, "fit", str(path), "--fast", "--out", str(tmp_path / "bad"), "--quiet")
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "guide" in err
+    for line, field, expected in [('guide = "no"', "guide", "true or false"), ("adapt = true", "adapt", "whole number"),
+                                  ("widen = false", "widen", "a number"), ("n_particles = 100.5", "n_particles", "whole number")]:
+        path.write_text(f'base = "coherent-2017-2p"\nname = "refit"\n[fit.smc]\n{line}\n')
+        code, _, err = run(capsys, "fit", str(path), "--fast", "--out", str(tmp_path / "bad"), "--quiet")
+        assert code == 2 and len(err.strip().splitlines()) == 1 and field in err and expected in err, err
 
 
 def test_the_command_line_seed_bound_is_the_samplers():

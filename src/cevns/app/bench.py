@@ -47,8 +47,8 @@ def benchmark_likelihood(scenario, batch: int = 10000, seconds: float = 2.0, see
         marginal, marginal_median = _rates(lambda: (model.forget_modes(), model.log_marginal_likelihood(free, data)),
                                            len(free), seconds)
         # the cheaper approximation smc tempers on (cevns.model.laplace.GUIDE_DECREMENT_TOLERANCE), where there is one
-        guide = (_rate(lambda: (model.forget_modes(), model.log_marginal_likelihood(free, data, guide=True)), len(free), seconds)
-                 if model.has_guide() else None)
+        guide, guide_median = (_rates(lambda: (model.forget_modes(), model.log_marginal_likelihood(free, data, guide=True)),
+                                      len(free), seconds) if model.has_guide() else (None, None))
 
         def naive_one() -> float:
             # the pyCEvNS way: integrate flux x cross section for every evaluation
@@ -72,6 +72,7 @@ def benchmark_likelihood(scenario, batch: int = 10000, seconds: float = 2.0, see
         "marginalized_evals_per_second": marginal,
         "marginalized_evals_per_second_median": marginal_median,
         "guide_evals_per_second": guide,
+        "guide_evals_per_second_median": guide_median,
         "naive_evals_per_second": naive,
         "speedup": sampled / naive if naive else None,
     }

@@ -122,8 +122,9 @@ class MPIPool:
         chunks = list(iterable)
         n_workers = self.size - 1
         owners = [(i - 1) % n_workers + 1 for i in range(1, len(chunks))]
-        # the workers evaluate their own likelihood, or its guide when ``func`` is one (smc's tempering)
-        kind = "guide" if getattr(func, "guide", False) is True else "eval"
+        # the workers evaluate their own likelihood, or its guide when ``func`` says it is one (smc's tempering:
+        # cevns.model.sampler_view.SamplerLikelihood.mpi_message)
+        kind = getattr(func, "mpi_message", "eval")
         for chunk, owner in zip(chunks[1:], owners, strict=True):
             self.comm.send((kind, chunk), dest=owner, tag=_TAG)
         results = [func(chunks[0])] if chunks else []
@@ -144,8 +145,7 @@ def serve(comm, likelihood: Callable) -> int:  # noqa: ANN001
 
     import numpy as np
 
-    offer = getattr(likelihood, "guide_likelihood", None)
-    guide = (offer() if callable(offer) else None) or likelihood
+    guide = None  # made on the first guide chunk (most fits never send one)
     n_points = 0
     while True:
         # poll with sleeps instead of a blocking recv: MPI implementations busy-wait in recv,
@@ -160,5 +160,12 @@ def serve(comm, likelihood: Callable) -> int:  # noqa: ANN001
         if kind == "stop":
             return n_points
         chunk = np.atleast_2d(chunk)
-        comm.send((guide if kind == "guide" else likelihood)(chunk), dest=0, tag=_TAG)
+        function = likelihood
+        if kind == "guide":
+            if guide is None:
+                offer = getattr(likelihood, "guide_likelihood", None)
+                guide = offer() if callable(offer) else None
+                guide = likelihood if guide is None else guide
+            function = guide
+        comm.send(function(chunk), dest=0, tag=_TAG)
         n_points += len(chunk)

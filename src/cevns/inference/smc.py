@@ -21,7 +21,8 @@ Two stages, both vectorized over particles (the likelihood is always called on a
    The product of the mean incremental weights estimates log Z as well (``log_evidence_smc``).
    Given a ``guide`` (a cheaper approximation of L: the Laplace-marginalized releases' Newton iteration
    stopped early, cevns.model.laplace.GUIDE_DECREMENT_TOLERANCE), this stage tempers on it instead: its
-   particles only shape the stage-2 proposal, so the guide's error costs efficiency, never correctness.
+   particles only shape the stage-2 proposal, so Z stays unbiased; a poor guide costs efficiency and can, like
+   the tempering itself, leave out a mode.
 
 2. **Importance sampling** from a Gaussian mixture fitted to the final particles (components
    16 at most), its covariances widened, plus a small defensive component equal to the
@@ -62,9 +63,10 @@ for a mode much narrower than the others stays small until b is near 1 (docs/sam
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from scipy import special
@@ -161,18 +163,27 @@ class SMCSettings:
     #: Temper on the likelihood's guide where one is given (``run_smc(..., guide=...)``; for the Laplace-marginalized
     #: releases the Newton iteration stopped at a predicted gain of 1e-3 instead of 1e-10, cevns.model.laplace): the
     #: particles only shape the importance proposal, and the importance stage, which gives log Z, the weights and the
-    #: samples, calls the likelihood itself, so the estimates stay exact. Measured (docs/sampling.md, "A guide for
-    #: the tempering"): tempering 2.4x faster on the argon release. False: temper on the likelihood (the A/B switch).
+    #: samples, calls the likelihood itself, so Z stays unbiased (a poor guide costs draws and can, like the
+    #: tempering itself, miss a mode). Measured (docs/sampling.md, "A guide for the tempering"): tempering 1.4-2x
+    #: faster on the 4-D measured fits (argon 5.3 -> 2.7 s). False: temper on the likelihood (the A/B switch).
     guide: bool = True
 
     def __post_init__(self) -> None:
+        for item in fields(self):  # the default's type: a boolean is not a count, a count is not a boolean
+            value, default = getattr(self, item.name), item.default
+            kind = (bool if isinstance(default, bool) else numbers.Integral if isinstance(default, int)
+                    else numbers.Real if isinstance(default, float) else str)
+            if isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
+                expected = {bool: "true or false", numbers.Integral: "a whole number", numbers.Real: "a number",
+                            str: "a string"}[kind]
+                raise ValueError(f"invalid SMC setting {item.name} = {value!r}: must be {expected}")
         checks = {
             "n_particles": self.n_particles >= 10, "ess_fraction": 0.0 < self.ess_fraction < 1.0, "n_sweeps": self.n_sweeps >= 1,
             "tempering_components": self.tempering_components >= 1, "max_components": self.max_components >= 1,
             "widen": self.widen > 0, "defensive": 0.0 < self.defensive < 1.0, "target_error": self.target_error > 0,
             "min_ess": self.min_ess >= 1, "proposal": self.proposal in PROPOSALS, "dof": self.dof > 0,
             "adapt": self.adapt >= 0, "max_draws": self.max_draws >= self.min_ess, "max_retries": self.max_retries >= 0,
-            "extend": self.extend >= 0, "guide": isinstance(self.guide, bool),
+            "extend": self.extend >= 0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:

@@ -25,6 +25,12 @@ class SamplerLikelihood:
             return self.model.log_likelihood(points, self.data)
         return self.model.log_marginal_likelihood(points, self.data, self.guide)
 
+    @property
+    def mpi_message(self) -> str:
+        """What rank 0 asks an MPI worker to evaluate on its own copy (cevns.app.parallel.MPIPool): the likelihood or
+        its guide."""
+        return "guide" if self.guide else "eval"
+
     def guide_likelihood(self) -> SamplerLikelihood | None:
         """A cheaper approximation of this likelihood for steering a sampler (smc tempers on it), or None where there
         is none: marginalized nuisances with a Newton plan, iterated to GUIDE_DECREMENT_TOLERANCE

@@ -312,6 +312,8 @@ class FitConfig(_Model):
     #: when a fit starts), ``[fit.smc]`` in TOML. The measured releases' 4-D fits set ``adapt = 1`` (one
     #: population-Monte-Carlo refit of the importance proposal): 0-25% fewer likelihood calls over 6-10 seeds
     #: each, no retry in 90 runs, the same log Z spread (docs/sampling.md, "One refit for the measured fits").
+    #: ``guide = false`` tempers on the exact likelihood instead of its guide (docs/sampling.md, "A guide for the
+    #: tempering"). Booleans stay booleans (bool before int in the union).
     smc: dict[str, bool | int | float | str] | None = None
 
     @field_validator("free", "fixed", "asimov_truth", "grid_points", mode="before")
