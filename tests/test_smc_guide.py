@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -167,40 +168,41 @@ class _Link:
         return _Request(self.inbox)
 
 
-def test_mpi_workers_evaluate_the_guide_on_request():
-    toy = Bands("slabs", 0.03)
+@contextmanager
+def two_ranks(worker_likelihood):  # noqa: ANN001, ANN201
+    """An MPIPool on rank 0 and a worker rank (a thread running ``serve`` on ``worker_likelihood``); the worker is
+    stopped and checked to have ended on leaving."""
     to_worker, to_root = queue.Queue(), queue.Queue()
-    worker_likelihood = Offering(toy)
     thread = threading.Thread(target=serve, args=(_Link(to_worker, to_root), worker_likelihood), daemon=True)
     thread.start()
     pool = MPIPool(_Link(to_root, to_worker))
-    root = Offering(toy)
-    x = np.random.default_rng(0).uniform(size=(10, 4))
-    values = np.concatenate(pool.map(root.guide_likelihood(), [x[:5], x[5:]]))
-    assert np.array_equal(values, wrong_guide(toy)(x))
-    assert worker_likelihood.guide.points == 5 and worker_likelihood.points == 0
-    values = np.concatenate(pool.map(root, [x[:5], x[5:]]))
-    assert np.array_equal(values, toy(x))
-    assert worker_likelihood.points == 5
+    yield pool
     pool.close()
     thread.join(timeout=30)
     assert not thread.is_alive()
+
+
+def test_mpi_workers_evaluate_the_guide_on_request():
+    toy = Bands("slabs", 0.03)
+    worker, root = Offering(toy), Offering(toy)
+    x = np.random.default_rng(0).uniform(size=(10, 4))
+    with two_ranks(worker) as pool:
+        values = np.concatenate(pool.map(root.guide_likelihood(), [x[:5], x[5:]]))
+        assert np.array_equal(values, wrong_guide(toy)(x))
+        assert worker.guide.points == 5 and worker.points == 0
+        values = np.concatenate(pool.map(root, [x[:5], x[5:]]))
+        assert np.array_equal(values, toy(x))
+        assert worker.points == 5
 
 
 def test_smc_over_mpi_tempers_on_the_workers_guides():
     """run_smc with an MPI pool of two ranks: the worker evaluates its guide for the tempering's chunks and its own
     likelihood for the importance stage's; log Z as without the pool (the same values, split in chunks)."""
     toy = Bands("slabs", 0.03)
-    to_worker, to_root = queue.Queue(), queue.Queue()
-    worker = Offering(toy)
-    thread = threading.Thread(target=serve, args=(_Link(to_worker, to_root), worker), daemon=True)
-    thread.start()
-    pool = MPIPool(_Link(to_root, to_worker))
-    root = Offering(toy)
+    worker, root = Offering(toy), Offering(toy)
     settings = SMCSettings(n_particles=500, target_error=0.05)
-    out = run_smc(identity, root, 4, settings, seed=5, pool=pool, guide=root.guide_likelihood())
-    pool.close()
-    thread.join(timeout=30)
+    with two_ranks(worker) as pool:
+        out = run_smc(identity, root, 4, settings, seed=5, pool=pool, guide=root.guide_likelihood())
     s = out.stats
     assert s["guided"] and worker.guide.points > 0 and worker.points > 0
     assert root.guide.points + worker.guide.points == s["calls_tempering"]
