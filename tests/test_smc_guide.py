@@ -63,6 +63,17 @@ def test_a_guide_far_off_is_corrected_or_flagged(seed):
     assert right or not out.stats["reliable"], (out.log_evidence, toy.log_z, out.log_evidence_err, out.stats["khat"])
 
 
+def test_the_progress_lines_say_the_tempering_runs_on_the_guide():
+    toy = Bands("slabs", 0.03)
+    lines = {True: [], False: []}
+    for guided in (True, False):
+        run_smc(identity, toy, 4, SMCSettings(n_particles=300, target_error=0.1, guide=guided), seed=1,
+                guide=wrong_guide(toy), progress=lambda stage, _f, text, _t, g=guided: lines[g].append((stage, text)))
+    tempering = {g: [text for stage, text in lines[g] if stage == "tempering"] for g in lines}
+    assert tempering[True] and all(text.endswith("(on the guide)") for text in tempering[True])
+    assert tempering[False] and not any("guide" in text for text in tempering[False])
+
+
 def test_the_switch_off_ignores_the_guide_bit_for_bit():
     toy = Bands("slabs", 0.03)
     guide = Counted(wrong_guide(toy))

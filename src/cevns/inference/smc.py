@@ -389,7 +389,8 @@ def _tempering(target: _Target, ndim: int, settings: SMCSettings, rng: np.random
         if progress is not None:
             progress("tempering", beta, f"temperature {len(betas)}: beta = {beta:.3g}, "
                      f"acceptance {acc_ind[-1]:.2f} (mixture) / {acc_rw[-1]:.2f} (walk), "
-                     f"{target.n_calls} calls", time.perf_counter() - t0)
+                     f"{target.n_calls} calls{' (on the guide)' if target.guided and target.guide is not None else ''}",
+                     time.perf_counter() - t0)
     stats = {"n_temperatures": len(betas), "acceptance_mixture_final": acc_ind[-1], "acceptance_walk_final": acc_rw[-1],
              "acceptance_mixture_mean": float(np.mean(acc_ind)), "acceptance_walk_mean": float(np.mean(acc_rw))}
     return u, log_l, log_z, stats
