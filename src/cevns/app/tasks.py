@@ -152,6 +152,9 @@ def _single_thread() -> None:
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = "1"
     one_blas_thread()  # kept for the worker's lifetime: the limit is not undone
+    from .allocator import tune_allocator
+
+    tune_allocator()  # a spawned worker starts with glibc's defaults (cevns.app.allocator)
 
 
 def resolve_backend(backend: str = "auto", workers: int | None = None) -> str:
