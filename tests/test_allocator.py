@@ -3,7 +3,6 @@ and left alone where the user set them."""
 
 from __future__ import annotations
 
-import ctypes
 import os
 import subprocess
 import sys
@@ -12,8 +11,7 @@ import pytest
 
 from cevns.app import allocator
 
-glibc = pytest.mark.skipif(not sys.platform.startswith("linux") or not hasattr(ctypes.CDLL(None), "gnu_get_libc_version"),
-                           reason="glibc only")
+glibc = pytest.mark.skipif(allocator.glibc() is None, reason="glibc only")
 
 
 PAGE_FAULTS = """

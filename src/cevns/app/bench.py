@@ -44,11 +44,12 @@ def benchmark_likelihood(scenario, batch: int = 10000, seconds: float = 2.0, see
         free = params[: max(1, batch // 10), model.free_indices]
         # the same points every call: the modes the last call remembered are forgotten first, or a call would only
         # confirm them (one Newton evaluation per point instead of ~4, model/newton.py); each call is a first one
-        marginal, marginal_median = _rates(lambda: (model.forget_modes(), model.log_marginal_likelihood(free, data)),
-                                           len(free), seconds)
+        def marginal_rates(guide: bool) -> tuple[float, float]:
+            return _rates(lambda: (model.forget_modes(), model.log_marginal_likelihood(free, data, guide)), len(free), seconds)
+
+        marginal, marginal_median = marginal_rates(False)
         # the cheaper approximation smc tempers on (cevns.model.laplace.GUIDE_DECREMENT_TOLERANCE), where there is one
-        guide, guide_median = (_rates(lambda: (model.forget_modes(), model.log_marginal_likelihood(free, data, guide=True)),
-                                      len(free), seconds) if model.has_guide() else (None, None))
+        guide, guide_median = marginal_rates(True) if model.has_guide() else (None, None)
 
         def naive_one() -> float:
             # the pyCEvNS way: integrate flux x cross section for every evaluation

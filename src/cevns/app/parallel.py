@@ -163,8 +163,9 @@ def serve(comm, likelihood: Callable) -> int:  # noqa: ANN001
         function = likelihood
         if kind == "guide":
             if guide is None:
-                offer = getattr(likelihood, "guide_likelihood", None)
-                guide = offer() if callable(offer) else None
+                from ..model.sampler_view import guide_of
+
+                guide = guide_of(likelihood)
                 guide = likelihood if guide is None else guide
             function = guide
         comm.send(function(chunk), dest=0, tag=_TAG)

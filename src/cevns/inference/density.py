@@ -119,7 +119,7 @@ def isj_bandwidth(x: np.ndarray, w: np.ndarray, lo: float, hi: float) -> float |
     """Improved Sheather-Jones bandwidth (Botev, Grotowski & Kroese 2010, Ann. Stat. 38, 2916),
     for weighted samples binned on ISJ_BINS nodes over [lo, hi] with n = n_eff; None if the
     fixed-point equation has no root (then the caller falls back to Silverman's rule)."""
-    from scipy import fft, optimize  # imported where used (as scipy.signal below): ~0.3 s at every CLI start
+    from scipy import fft, optimize  # imported where used (as scipy.fft in fft_convolve_same): ~0.3 s at every CLI start
 
     n_eff = _n_eff(w)
     span = hi - lo

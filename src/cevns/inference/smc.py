@@ -259,7 +259,7 @@ def effective_sample_size(log_w: np.ndarray) -> float:
 
 class _Target:
     """log L of unit-cube points, counting calls; points outside the cube get -inf without a call. While ``guided``
-    is set, the ``guide`` likelihood is called instead (where there is one)."""
+    is set (only ever with a ``guide``), the guide is called instead."""
 
     def __init__(self, prior_transform: Callable, log_likelihood: Callable, pool=None,  # noqa: ANN001
                  guide: Callable | None = None) -> None:
@@ -286,7 +286,7 @@ class _Target:
         return values
 
     def _evaluate(self, params: np.ndarray) -> np.ndarray:
-        function = self.guide if self.guided and self.guide is not None else self.log_likelihood
+        function = self.guide if self.guided else self.log_likelihood
         if self.pool is None or len(params) < 2 * getattr(self.pool, "size", 1):
             values = np.asarray(function(params), dtype=float)
         else:
@@ -389,7 +389,7 @@ def _tempering(target: _Target, ndim: int, settings: SMCSettings, rng: np.random
         if progress is not None:
             progress("tempering", beta, f"temperature {len(betas)}: beta = {beta:.3g}, "
                      f"acceptance {acc_ind[-1]:.2f} (mixture) / {acc_rw[-1]:.2f} (walk), "
-                     f"{target.n_calls} calls{' (on the guide)' if target.guided and target.guide is not None else ''}",
+                     f"{target.n_calls} calls{' (on the guide)' if target.guided else ''}",
                      time.perf_counter() - t0)
     stats = {"n_temperatures": len(betas), "acceptance_mixture_final": acc_ind[-1], "acceptance_walk_final": acc_rw[-1],
              "acceptance_mixture_mean": float(np.mean(acc_ind)), "acceptance_walk_mean": float(np.mean(acc_rw))}
@@ -485,7 +485,8 @@ def _one_run(target: _Target, ndim: int, settings: SMCSettings, seed_seq: np.ran
              progress: Callable | None, t0: float) -> dict:
     rng = np.random.default_rng(seed_seq)
     start, calls = time.perf_counter(), target.n_calls
-    target.guided = settings.guide
+    guided = settings.guide and target.guide is not None
+    target.guided = guided
     try:
         u, _, log_z_smc, stats = _tempering(target, ndim, settings, rng, progress, t0)
     finally:
@@ -513,7 +514,7 @@ def _one_run(target: _Target, ndim: int, settings: SMCSettings, seed_seq: np.ran
                   "calls_tempering": calls_middle - calls, "calls_importance": calls_importance})
     stats.update(diagnostics)
     stats.update({"n_particles": settings.n_particles, "log_evidence_smc": log_z_smc, "n_draws": int(log_w.size),
-                  "guided": bool(settings.guide and target.guide is not None),
+                  "guided": guided,
                   "extensions": extensions, "khat_judged": judged,
                   "efficiency_calls": diagnostics["ess"] / max(calls_importance, 1)})
     return {"cube": cube, "log_l": log_l, "log_w": log_w, "log_z": log_mean_exp(log_w), "log_z_err": log_evidence_error(log_w),

@@ -211,12 +211,18 @@ class LaplaceMarginal:
         Laplace parts has a Newton plan (:meth:`newton_plan`), whose tolerance the guide loosens."""
         if self.constrained_indices.size == 0:
             return False
-        parts = self.laplace_components() if self.split_laplace else None
+        parts = self._split_parts()
         if parts is not None:
-            for _, sub in parts:
-                sub.exact_newton = self.exact_newton
             return any(sub.has_guide() for _, sub in parts)
         return self.newton_plan() is not None
+
+    def _split_parts(self) -> list[tuple[np.ndarray, LaplaceMarginal]] | None:
+        """:meth:`laplace_components` where the model splits (``split_laplace``), each part with this model's
+        ``exact_newton`` switch; else None."""
+        parts = self.laplace_components() if self.split_laplace else None
+        for _, sub in parts or []:
+            sub.exact_newton = self.exact_newton
+        return parts
 
     def forget_modes(self) -> None:
         """Empty the Newton plans' remembered modes (this model's and its parts'): the next call starts as the first
@@ -427,10 +433,8 @@ class LaplaceMarginal:
         main, centers = self.split_data(data)
         if self.constrained_indices.size == 0:
             return self.log_likelihood(self._expand(free, centers), main)
-        parts = self.laplace_components() if self.split_laplace else None
+        parts = self._split_parts()
         if parts is not None:  # each part reads its own bins and the centres of its own nuisances
-            for _, sub in parts:
-                sub.exact_newton = self.exact_newton
             return sum(sub.log_marginal_likelihood(free, np.concatenate([main[bins], centers[sub.aux_indices]]), guide)
                        for bins, sub in parts)
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -48,3 +49,9 @@ class SamplerPrior:
 
     def __call__(self, cube: np.ndarray) -> np.ndarray:
         return self.model.prior_transform(cube, self.nuisances, self.centers)
+
+
+def guide_of(likelihood: Callable) -> Callable | None:
+    """The guide a likelihood offers (:meth:`SamplerLikelihood.guide_likelihood`; any object with such a method), or None."""
+    offer = getattr(likelihood, "guide_likelihood", None)
+    return offer() if callable(offer) else None

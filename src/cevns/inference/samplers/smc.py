@@ -35,9 +35,9 @@ def _run_smc(names, prior_transform, log_likelihood, settings, seed, checkpoint_
         else:
             progress(stage, text, fraction, 1.0 if fraction is not None else None, force=stage in ("retry", "extend"))
 
-    # a likelihood may offer a cheaper guide for the tempering (cevns.model.sampler_view.SamplerLikelihood.guide_likelihood)
-    offer = getattr(log_likelihood, "guide_likelihood", None)
-    guide = offer() if settings.guide and callable(offer) else None
+    from ...model.sampler_view import guide_of
+
+    guide = guide_of(log_likelihood) if settings.guide else None  # a cheaper likelihood for the tempering, if offered
     result = run_smc(prior_transform, log_likelihood, len(names), settings, seed=seed, pool=pool, progress=report, guide=guide)
     stats = dict(result.stats, backend="smc", n_live=n_live)
     if not stats["reliable"]:
