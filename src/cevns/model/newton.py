@@ -40,7 +40,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .evaluation import HistosysFloor
-from .modes import ModeCache
+from .modes import ModeCache, local_start
 from .modifiers import MODIFIERS, PER_POINT_KINDS
 from .parameters import code4p_coefficients, code4p_templates
 
@@ -55,17 +55,25 @@ WEIGHT_FLOOR = 1e-150
 #: Relative size of the smallest eigenvalue of -H (to the largest) below which the exact Hessian is not used for
 #: the step (the Gauss-Newton one, negative definite by construction, is): a guard against near-singular steps.
 EXACT_HESSIAN_RCOND = 1e-10
-#: Warm starts (:meth:`NewtonPlan.log_marginal`): every WARM_START_STRIDE-th point of a call is solved from the
-#: constraint centres, every other one from the mode of the solved point nearest to it in signal yields. Measured on
-#: the argon release, 1000 prior draws: 7.7 Newton evaluations per point cold; 4.8, 4.4, 4.4 with strides 4, 8, 16
-#: (the modes equal to 1e-10 in log L); calls with fewer than 2 strides of points are solved cold.
-WARM_START_STRIDE = 16
-#: A call's new points start from the mode of the remembered point nearest in :meth:`NewtonPlan.warm_key` (no cold
-#: seeds) once the plan remembers WARM_START_STRIDE points or more. Measured, cevns fit coherent-lar-2020-4p --fast
-#: --seed 1 through the API (22 748 calls): 3.99 -> 3.06 Newton evaluations per call, fit CPU 10.9 / 12.0 s ->
-#: 7.5 / 9.1 s (two interleaved pairs beside other jobs), log Z -1740.29317 -> -1740.29303. False: the within-call
-#: warm starts only (the A/B switch of that measurement).
+#: Warm starts (:meth:`NewtonPlan.modes`), a call's first points: every WARM_START_STRIDE-th point is solved from the
+#: constraint centres, the others in waves, each as large as the points solved before it (at least WAVE_POINTS), from
+#: a local fit (a quadratic or a plane) through the modes of solved points near it in warm key
+#: (cevns.model.modes.local_start). Measured on the argon release, 1000 prior draws, Newton evaluations per point (the
+#: values equal to ~2e-5 in log L): 7.7 cold; 4.4 with every 16th point cold and the others from the nearest seed's
+#: mode (before waves; strides 4 / 8 gave 4.8 / 4.4); in waves from the nearest solved point's mode 3.95 / 3.85 / 3.78
+#: / 3.76 with strides 16 / 32 / 64 / 128; from a local plane 3.40 and a local quadratic 3.01 (stride 64).
+#: Dresden-II: 3.10 -> 2.12. Calls with fewer than COLD_CALL_POINTS points are solved cold.
+WARM_START_STRIDE = 64
+WAVE_POINTS = 16
+COLD_CALL_POINTS = 32
+#: A call's new points start from the modes the plan remembers (the local fit through the nearest
+#: remembered points in :meth:`NewtonPlan.warm_key`, no cold seeds) once it remembers REMEMBERED_POINTS or more.
+#: Measured, cevns fit coherent-lar-2020-4p --fast --seed 1 through the API (22 748 calls), from the nearest
+#: remembered point's mode: 3.99 -> 3.06 Newton evaluations per call, fit CPU 10.9 / 12.0 s -> 7.5 / 9.1 s (two
+#: interleaved pairs beside other jobs), log Z -1740.29317 -> -1740.29303. False: the within-call warm starts only
+#: (the A/B switch of that measurement).
 NEAREST_REMEMBERED = True
+REMEMBERED_POINTS = 16
 #: Groups on adjoining bin ranges with the same factors merged into one (:func:`_merge_adjacent`). False: one group per
 #: range (the A/B switch of its measurement).
 MERGE_ADJACENT = True
@@ -186,10 +194,10 @@ class NewtonPlan:
             count = int(any(t.position >= 0 for t in group.scalars)) + sum(t.position >= 0 for t in group.shapes)
             self.block_sizes[key] = self.block_sizes.get(key, 0) + count
             self.padded[key] |= count > 0 and (group.bins.start, group.bins.stop) != key
-        self.cache = ModeCache(self.m, WARM_START_STRIDE)
+        self.cache = ModeCache(self.m, REMEMBERED_POINTS)
 
     def __getstate__(self) -> dict:  # a pickled model (a process pool's copy) starts with an empty cache
-        return self.__dict__ | {"cache": ModeCache(self.m, WARM_START_STRIDE)}
+        return self.__dict__ | {"cache": ModeCache(self.m, REMEMBERED_POINTS)}
 
     @classmethod
     def of(cls, model) -> NewtonPlan | None:  # noqa: ANN001
@@ -290,10 +298,13 @@ class NewtonPlan:
         X = w N prod_{b != a} h_b zeroed where h_a is floored; only R_a = N h'_a prod_{b != a} h_b, a column of
         the Jacobian, is formed bin by bin."""
         n, m = lam.shape[0], self.m
-        safe = np.maximum(lam, LAMBDA_FLOOR)
-        w = data / safe - 1.0
-        weights = np.where(data > 0, data / np.maximum(lam, WEIGHT_FLOOR) ** 2, 0.0)
-        blocks = {key: ((np.zeros if self.padded[key] else np.empty)((n, size, key[1] - key[0])), np.zeros((n, size, m)))
+        w = data / np.maximum(lam, LAMBDA_FLOOR) - 1.0
+        # D / lambda^2 as the general path's _curvature_weights: zero where D = 0 without its where (the floored
+        # denominator is positive; an infinite lambda gives 0, a NaN one marks the point non-finite either way)
+        weights = data / np.square(np.maximum(lam, WEIGHT_FLOOR))
+        # the vectors (V, n, bins): each written as one contiguous (n, bins) array (2x faster than a strided (n, V, bins)
+        # slice), read per point through a transposed view (BLAS takes its strides)
+        blocks = {key: ((np.zeros if self.padded[key] else np.empty)((size, n, key[1] - key[0])), np.zeros((n, size, m)))
                   for key, size in self.block_sizes.items()}
         rows = dict.fromkeys(self.block_sizes, 0)
         curvature = np.zeros((n, m, m))
@@ -308,7 +319,7 @@ class NewtonPlan:
             slopes: dict[int, np.ndarray] = {}
             shape_terms = [(a, t.position) for a, t in enumerate(group.shapes) if t.position >= 0]
             if scalar_terms:  # column p: s_p' prod_{q != p} s_q * Q
-                vectors[:, row, inside] = prefix[-1]
+                vectors[row, :, inside] = prefix[-1]
                 wq = _rowdot(prefix[-1], w_g)
                 for j, p in scalar_terms:
                     s1, second = cache.scalar(group.scalars[j].modifier, 1), cache.scalar(group.scalars[j].modifier, 2)
@@ -339,7 +350,7 @@ class NewtonPlan:
                 if masks[a] is not None:
                     slope[masks[a]] = 0.0
                 without = prefix[a] if suffix[a + 1] is None else prefix[a] * suffix[a + 1]  # N prod_{b != a} h_b
-                np.multiply(without, slope, out=vectors[:, row, inside])  # R_a
+                np.multiply(without, slope, out=vectors[row, :, inside])  # R_a
                 coeff[:, row, pa] = sigma
                 x = w_g * without
                 if masks[a] is not None:
@@ -372,13 +383,14 @@ class NewtonPlan:
         gradient, gauss_newton = np.zeros((n, m)), np.zeros((n, m, m))
         jacobian = []
         for (start, stop), (vectors, coeff) in blocks.items():
-            if vectors.shape[1] == 0:
+            if vectors.shape[0] == 0:
                 continue
-            y = (vectors @ w[:, start:stop, None])[..., 0]  # a batched matrix product: 3x faster than einsum here
+            per_point = np.swapaxes(vectors, 0, 1)  # (n, V, bins), a view
+            y = (per_point @ w[:, start:stop, None])[..., 0]  # a batched matrix product: 3x faster than einsum here
             gradient += np.einsum("nv,nvm->nm", y, coeff)
-            gram = (vectors * weights[:, None, start:stop]) @ np.swapaxes(vectors, 1, 2)
+            gram = np.swapaxes(vectors * weights[None, :, start:stop], 0, 1) @ vectors.transpose(1, 2, 0)
             gauss_newton -= np.swapaxes(coeff, 1, 2) @ gram @ coeff
-            jacobian.append((slice(start, stop), vectors, coeff))
+            jacobian.append((slice(start, stop), per_point, coeff))
         return gradient, gauss_newton, curvature, jacobian
 
     # -- Newton's method -------------------------------------------------------------------------------
@@ -401,14 +413,15 @@ class NewtonPlan:
     def modes(self, full: np.ndarray, data: np.ndarray, centers: np.ndarray, chunk: int, iterations: int,
               step_tolerance: float, decrement_tolerance: float, consume) -> None:  # noqa: ANN001
         """The conditional modes of all points of ``full`` (n, d) (nuisances at the centres), in blocks of ``chunk``
-        points, with warm starts: every WARM_START_STRIDE-th point from the centres, the others from the mode of the
-        solved point nearest in :meth:`warm_key`. ``consume(rows, full, value, hessian)`` receives each block's
+        points, with warm starts: every WARM_START_STRIDE-th point from the centres, the others in waves from a local
+        fit through the modes of solved points near it in :meth:`warm_key`
+        (:func:`cevns.model.modes.local_start`). ``consume(rows, full, value, hessian)`` receives each block's
         results; a point whose warm start stalled (a line search that found no ascent, e.g. across a histosys floor)
         is solved again from the centres and passed again only if its g is higher (measured: 1 of 300 prior draws
-        of dresden-ii-lindhard). A point whose mode the plan remembers (:class:`cevns.model.modes.ModeCache`, the last calls' points at
-        the same data) starts from it instead, and once the plan remembers enough points every new point starts from
-        the mode of the nearest remembered one (NEAREST_REMEMBERED), without cold seeds. Memory: a few blocks, whatever n, and the cache. ``data`` (K,),
-        ``centers`` (M,)."""
+        of dresden-ii-lindhard). A point whose mode the plan remembers (:class:`cevns.model.modes.ModeCache`, the
+        last calls' points at the same data) starts from it instead, and once the plan remembers enough points every
+        new point starts from the prediction through the nearest remembered ones (NEAREST_REMEMBERED), without cold
+        seeds. Memory: a few blocks, whatever n, and the cache. ``data`` (K,), ``centers`` (M,)."""
         n = full.shape[0]
         idx = self.model.constrained_indices
         best = np.full(n, -np.inf)  # g at the mode each point's result was taken at
@@ -433,12 +446,13 @@ class NewtonPlan:
                 self.cache.store([point_keys[r] for r in block[keep]], mode[keep][:, idx], warm_keys[block[keep]])
             return modes, done
 
-        def solve_from(rows: np.ndarray, modes: np.ndarray) -> None:  # warm starts; a stalled one again from the centres
+        def solve_from(rows: np.ndarray, modes: np.ndarray) -> np.ndarray:  # warm; a stalled one again from the centres
             start = full[rows]
             start[:, idx] = modes
-            _, converged = solve(rows, start)
+            found, converged = solve(rows, start)
             if not converged.all():
-                solve(rows[~converged], full[rows[~converged]])
+                found[~converged] = solve(rows[~converged], full[rows[~converged]])[0]
+            return found
 
         todo = np.arange(n)
         if idx.size:
@@ -446,7 +460,7 @@ class NewtonPlan:
             if hits.size:
                 solve_from(hits, remembered)
                 todo = np.setdiff1d(todo, hits)
-        if todo.size < 2 * WARM_START_STRIDE or idx.size == 0:
+        if todo.size < COLD_CALL_POINTS or idx.size == 0:
             if todo.size:
                 solve(todo, full[todo])
             return
@@ -456,9 +470,12 @@ class NewtonPlan:
             return
         seeds = todo[::WARM_START_STRIDE]
         rest = np.setdiff1d(todo, seeds)
-        seed_modes, _ = solve(seeds, full[seeds])
-        _, nearest = cKDTree(warm_keys[seeds]).query(warm_keys[rest])
-        solve_from(rest, seed_modes[nearest])
+        solved_keys, solved_modes = warm_keys[seeds], solve(seeds, full[seeds])[0]
+        while rest.size:  # waves: each from the modes of all points solved before it
+            size = max(WAVE_POINTS, len(solved_keys))
+            wave, rest = rest[:size], rest[size:]
+            found = solve_from(wave, local_start(solved_keys, solved_modes, cKDTree(solved_keys), warm_keys[wave]))
+            solved_keys, solved_modes = np.vstack([solved_keys, warm_keys[wave]]), np.vstack([solved_modes, found])
 
     def log_marginal(self, full: np.ndarray, data: np.ndarray, centers: np.ndarray, chunk: int, iterations: int,
                      step_tolerance: float, decrement_tolerance: float) -> np.ndarray:
