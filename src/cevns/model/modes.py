@@ -31,19 +31,19 @@ LOCAL_FIT = True
 LOCAL_RIDGE = 1e-12
 
 
-def local_start(keys: np.ndarray, modes: np.ndarray, tree: cKDTree, new: np.ndarray) -> np.ndarray:
+def local_start(keys: np.ndarray, modes: np.ndarray, tree: cKDTree, new: np.ndarray, fit: bool = True) -> np.ndarray:
     """Starting modes (t, M) for points with warm keys ``new`` (t, q), from solved points' ``keys`` (s, q) and
     ``modes`` (s, M) (``tree``: a k-d tree over ``keys``): the value at ``new`` of a least-squares quadratic or plane
     (QUADRATIC_KEYS, LINEAR_KEYS) through the modes of its nearest solved points, a Taylor prediction of the mode as a
     function of the warm key, clipped per nuisance to the range of those neighbours' modes (it interpolates; where
     the point lies outside its neighbours it goes no further than the farthest of their modes). With fewer solved
-    points than the fit needs, or more key numbers than LINEAR_KEYS, the nearest one's mode. Either way only a start:
-    Newton's iteration runs from it to the tolerance."""
+    points than the fit needs, more key numbers than LINEAR_KEYS, or ``fit`` False, the nearest one's mode. Either way
+    only a start: Newton's iteration runs from it to the tolerance."""
     q = new.shape[1]
     degree = 2 if q <= QUADRATIC_KEYS else 1 if q <= LINEAR_KEYS else 0
     coefficients = 1 + q + (q * (q + 1) // 2 if degree == 2 else 0)
     k = coefficients + LOCAL_EXTRA
-    if not LOCAL_FIT or degree == 0 or q == 0 or len(keys) < k:
+    if not (fit and LOCAL_FIT) or degree == 0 or q == 0 or len(keys) < k:
         return modes[tree.query(new)[1]]
     _, near = tree.query(new, k=k)
     offsets = keys[near] - new[:, None, :]                                  # (t, k, q)
@@ -89,15 +89,15 @@ class ModeCache:
         self.fingerprint, self.slots, self.next = None, {}, 0
         self.tree, self.tree_at = None, 0
 
-    def nearest(self, warm: np.ndarray) -> np.ndarray | None:
+    def nearest(self, warm: np.ndarray, fit: bool = True) -> np.ndarray | None:
         """Starting modes for points with warm keys ``warm`` (n, q) from the remembered ones (:func:`local_start`), or
-        None with too few remembered."""
+        None with too few remembered; ``fit`` False: the nearest one's mode."""
         size = min(self.next, self.capacity)
         if size < self.min_points:
             return None
         if self.tree is None or self.next - self.tree_at > max(1024, size // 8):
             self.tree, self.tree_at = cKDTree(self.warm[:size], copy_data=True), self.next
-        return local_start(self.warm[:size], self.modes[:size], self.tree, warm)
+        return local_start(self.warm[:size], self.modes[:size], self.tree, warm, fit)
 
     def lookup(self, keys: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
         """(rows with a remembered mode, their modes (hits, M))."""
