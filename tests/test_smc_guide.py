@@ -149,17 +149,6 @@ def test_models_without_a_newton_plan_offer_no_guide(name):
 
 # -- MPI: a worker evaluates the guide when rank 0 asks for it ---------------------------------------------------------
 
-class _Request:
-    def __init__(self, box: queue.Queue) -> None:
-        self.box = box
-
-    def test(self) -> tuple[bool, object]:
-        try:
-            return True, self.box.get(timeout=0.01)
-        except queue.Empty:
-            return False, None
-
-
 class _Link:
     """One end of a two-rank in-process 'communicator' (the calls MPIPool and serve make)."""
 
@@ -175,8 +164,8 @@ class _Link:
     def recv(self, source: int, tag: int):  # noqa: ANN201, ARG002
         return self.inbox.get(timeout=30)
 
-    def irecv(self, source: int, tag: int) -> _Request:  # noqa: ARG002
-        return _Request(self.inbox)
+    def Iprobe(self, source: int, tag: int) -> bool:  # noqa: N802, ARG002 - the mpi4py name
+        return not self.inbox.empty()
 
 
 @contextmanager

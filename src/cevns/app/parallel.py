@@ -148,15 +148,14 @@ def serve(comm, likelihood: Callable) -> int:  # noqa: ANN001
     guide = None  # made on the first guide chunk (most fits never send one)
     n_points = 0
     while True:
-        # poll with sleeps instead of a blocking recv: MPI implementations busy-wait in recv,
-        # and an idle worker spinning on a core (or its hyperthread sibling) slows rank 0's sampler
-        request = comm.irecv(source=0, tag=_TAG)
-        while True:
-            done, message = request.test()
-            if done:
-                break
+        # poll with sleeps instead of a blocking recv: MPI implementations busy-wait in recv, and an idle worker
+        # spinning on a core (or its hyperthread sibling) slows rank 0's sampler. The poll probes; recv then takes the
+        # whole message, its buffer sized from the probe. (An irecv without a buffer receives into 32 KiB,
+        # github.com/mpi4py/mpi4py/issues/591: a larger chunk, e.g. 1000 points of 5 parameters, left both ranks
+        # waiting for ever; Dresden-II's fits under mpiexec hung in smc's importance stage.)
+        while not comm.Iprobe(source=0, tag=_TAG):
             time.sleep(WORKER_POLL_SECONDS)
-        kind, chunk = message
+        kind, chunk = comm.recv(source=0, tag=_TAG)
         if kind == "stop":
             return n_points
         chunk = np.atleast_2d(chunk)
