@@ -42,6 +42,7 @@ from ..inference.samplers import points_phrase
 from ..io import (atomic_savefig, atomic_write_json, atomic_write_text, read_record, record_problem, sha256_file,
                   verify_checksums)
 from ..model import Model
+from ..model.sampler_view import sampler_view
 from ..builders.scenario import Scenario
 from .tasks import one_blas_thread
 
@@ -233,8 +234,12 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
         _log(f"[{scenario.name}] {resolved['sampler']}: {len(names)} sampled parameters ({len(model.poi_names)} of interest, "
              f"{len(model.parameter_names) - len(model.poi_names)} nuisances {nuisances}), {points_phrase(resolved['sampler'], resolved['nlive'])}, "
              f"seed {settings.seed}", verbose)
+        prior_only = model.prior_only_names(nuisances)
+        if prior_only and len(prior_only) < len(names):
+            _log(f"[{scenario.name}] {', '.join(prior_only)}: the likelihood does not depend on them; drawn from the prior, "
+                 f"not sampled", verbose)
         if not mpi.is_root:
-            serve(mpi.comm, model.sampler_likelihood(data, nuisances))
+            serve(mpi.comm, sampler_view(model, data, nuisances)[2])  # what rank 0's fit samples (inference.fitting)
             return None
         if mpi.size > 1:
             pool = MPIPool(mpi.comm)

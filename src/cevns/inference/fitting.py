@@ -16,9 +16,15 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..model.protocol import SampledModel
+from ..model.sampler_view import sampler_view
 from .results import EFFECTIVE_NSI_FLAVORS, SCHEMA_VERSION, FitResult, add_effective_nsi, load_fit  # noqa: F401  (re-exported)
 from .samplers import default_sampler_settings
 from .weights import equal_weight_samples
+
+
+#: The random stream of the prior draws of prior-only parameters (:meth:`cevns.model.Model.prior_only_names`), apart
+#: from the seed's other uses: the same seed gives the same draws, and the equal-weight resampling is unchanged.
+PRIOR_ONLY_STREAM = 1
 
 
 def fit(model: SampledModel, data: np.ndarray, *, sampler: str | None = None, nuisances: str = "marginalized", n_live: int | None = None,
@@ -46,15 +52,25 @@ def fit(model: SampledModel, data: np.ndarray, *, sampler: str | None = None, nu
     if data.ndim != 1:
         raise ConfigError("fit takes one data set of shape (K,)")
     names = model.sampled_names(nuisances)
-    defaults = default_sampler_settings(len(names), nuisances == "sampled", fast, sampler)
+    seen, prior, likelihood, prior_only = sampler_view(model, data, nuisances)
+    defaults = default_sampler_settings(len(seen), nuisances == "sampled", fast, sampler)
     sampler = defaults["sampler"]
     n_live = n_live if n_live is not None else defaults["n_live"]
     tolerance = tolerance if tolerance is not None else defaults["tolerance"]
-    output = run_sampler(sampler, names, model.sampler_prior(nuisances, data), model.sampler_likelihood(data, nuisances),
+    output = run_sampler(sampler, seen, prior, likelihood,
                          n_live=n_live, tolerance=tolerance, seed=seed, checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir),
                          resume=resume, verbose=verbose, pool=pool, label=model.name, options=sampler_options or None)
+    samples = output.samples
+    if prior_only:  # the posterior is the prior in these, independent of the rest: one prior draw per weighted sample
+        samples = np.empty((len(output.samples), len(names)))
+        samples[:, prior.keep] = output.samples
+        draws = model.sampler_prior(nuisances, data)(np.random.default_rng([seed, PRIOR_ONLY_STREAM]).uniform(
+            size=(len(samples), len(names))))
+        rest = [i for i, name in enumerate(names) if name in prior_only]
+        samples[:, rest] = draws[:, rest]
+        output.stats["prior_only"] = list(prior_only)
     rng = np.random.default_rng(seed)
-    equal = equal_weight_samples(output.samples, output.log_weights, rng)
+    equal = equal_weight_samples(samples, output.log_weights, rng)
     if nuisances == "marginalized":
         full = model.sample_nuisances(equal, data, rng)
     else:
@@ -66,6 +82,6 @@ def fit(model: SampledModel, data: np.ndarray, *, sampler: str | None = None, nu
     settings = {"sampler": sampler, "seed": seed, "nlive": n_live, "tolerance": tolerance, "nuisances": nuisances,
                 "data": data_label, "mpi_processes": getattr(pool, "size", 1),
                 **({"sampler_options": dict(sampler_options)} if sampler_options else {})}
-    return FitResult(model.name, names, output.samples, output.log_weights, output.log_likelihood, output.log_evidence,
+    return FitResult(model.name, names, samples, output.log_weights, output.log_likelihood, output.log_evidence,
                      output.log_evidence_err, output.n_likelihood_calls, output.wall_seconds, settings, parameters,
                      dict(model.fixed), equal_columns, output.stats, getattr(output, "log_likelihood_birth", None))

@@ -180,6 +180,23 @@ class Model(LaplaceMarginal):
             return list(self.parameter_names)
         return [self.parameter_names[i] for i in self.free_indices]
 
+    def prior_only_names(self, nuisances: str = "marginalized") -> list[str]:
+        """Sampled couplings the likelihood does not depend on at all: every coefficient of their quadratic-form
+        features is exactly zero, no modifier reads them, and no physics grid moves the coefficients (Dresden-II's
+        reactor antineutrinos are all electron flavour: its eps_mumu). Their posterior is their prior, exactly, and
+        independent of the rest; :func:`cevns.inference.fitting.fit` samples the others and draws these from the prior."""
+        if self.physics_grids:
+            return []
+        read = {m.index for sample in self.samples for m in sample.modifiers}
+        sampled = set(self.sampled_names(nuisances))
+        out = []
+        for j, index in enumerate(self.coupling_indices):
+            rows = (self.feature_rows == j + 1) | (self.feature_cols == j + 1)
+            name = self.parameter_names[index]
+            if name in sampled and index not in read and not np.any(self.coefficients[rows]):
+                out.append(name)
+        return out
+
     def pars(self, values: Mapping[str, float] | None = None, **kwargs: float) -> np.ndarray:
         """A full parameter vector: nominal values with the named ones replaced (unknown names and values that
         are not finite real numbers raise ModelError naming the parameter)."""

@@ -19,9 +19,15 @@ class SamplerLikelihood:
     data: np.ndarray
     nuisances: str
     guide: bool = False
+    keep: np.ndarray | None = None  # the sampled columns a sampler sees (:func:`sampler_view`); None: all
+    fill: np.ndarray | None = None  # a full sampled vector: the other columns' values
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
         points = np.atleast_2d(points)
+        if self.keep is not None:
+            full = np.tile(self.fill, (points.shape[0], 1))
+            full[:, self.keep] = points
+            points = full
         if self.nuisances == "sampled":
             return self.model.log_likelihood(points, self.data)
         return self.model.log_marginal_likelihood(points, self.data, self.guide)
@@ -46,9 +52,31 @@ class SamplerPrior:
     model: Any  # the cevns.model.Model (not imported: model.py imports this module)
     nuisances: str
     centers: np.ndarray | None = None
+    keep: np.ndarray | None = None  # the sampled columns a sampler sees (:func:`sampler_view`); None: all
 
     def __call__(self, cube: np.ndarray) -> np.ndarray:
-        return self.model.prior_transform(cube, self.nuisances, self.centers)
+        if self.keep is None:
+            return self.model.prior_transform(cube, self.nuisances, self.centers)
+        cube = np.atleast_2d(cube)
+        full = np.full((cube.shape[0], len(self.model.sampled_names(self.nuisances))), 0.5)
+        full[:, self.keep] = cube  # the prior is a product over parameters: the other columns do not matter
+        return self.model.prior_transform(full, self.nuisances, self.centers)[:, self.keep]
+
+
+def sampler_view(model, data: np.ndarray, nuisances: str) -> tuple[list[str], SamplerPrior, SamplerLikelihood, list[str]]:  # noqa: ANN001
+    """(names, prior transform, likelihood, prior-only names) a sampler sees for one data set: every sampled parameter
+    but those the likelihood does not depend on (:meth:`cevns.model.Model.prior_only_names`), whose posterior is their
+    prior; the likelihood evaluates the full model with those at their prior medians (any value gives the same
+    numbers). The fit and its MPI workers (cevns.app.runs) take the same view."""
+    names = model.sampled_names(nuisances)
+    prior, likelihood = model.sampler_prior(nuisances, data), model.sampler_likelihood(data, nuisances)
+    only = getattr(model, "prior_only_names", None)  # a SampledModel without it: every parameter sampled
+    dropped = only(nuisances) if only is not None else []
+    if not dropped or len(dropped) == len(names):  # nothing to leave out, or nothing left to sample
+        return names, prior, likelihood, []
+    keep = np.array([i for i, name in enumerate(names) if name not in dropped], dtype=np.intp)
+    fill = prior(np.full((1, len(names)), 0.5))[0]
+    return ([names[i] for i in keep], replace(prior, keep=keep), replace(likelihood, keep=keep, fill=fill), dropped)
 
 
 def guide_of(likelihood: Callable) -> Callable | None:
