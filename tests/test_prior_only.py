@@ -69,3 +69,20 @@ def test_a_fit_draws_prior_only_parameters_from_the_prior_and_keeps_log_z(dresde
     # the dimension the sampler saw: two fewer, and a better importance proposal (measured, seed 1: ESS per draw
     # 0.47 against 0.10)
     assert reduced.stats["efficiency"] > full.stats["efficiency"]
+
+
+def test_a_sampler_keeps_every_parameter_when_too_few_would_be_left():
+    """nautilus samples two parameters at least: a fit of eps_u_ee and eps_u_mumu of the reactor projection (the
+    latter prior-only) keeps both for nautilus, leaves eps_u_mumu out for smc, and the two agree in log Z (a
+    reviewer's case: the reduced 1-D view made nautilus refuse a 2-parameter fit)."""
+    config = load_config("future-reactor")
+    free = {k: v for k, v in config.fit.free.items() if k in ("eps_u_ee", "eps_u_mumu")}
+    model = Model.from_scenario(Scenario(config.model_copy(update={"fit": config.fit.model_copy(update={"free": free})}),
+                                         "future-reactor-ee-mumu"))
+    assert model.sampled_names("marginalized") == ["eps_u_ee", "eps_u_mumu"] and model.prior_only_names() == ["eps_u_mumu"]
+    assert sampler_view(model, model.asimov(model.pars()), "marginalized", 2)[3] == []
+    data = model.asimov(model.pars())
+    nautilus = fit(model, data, sampler="nautilus", seed=1, fast=True, verbose=False)
+    smc = fit(model, data, seed=1, fast=True, verbose=False)
+    assert "prior_only" not in nautilus.stats and smc.stats["prior_only"] == ["eps_u_mumu"]
+    assert abs(nautilus.log_evidence - smc.log_evidence) < 4 * np.hypot(nautilus.log_evidence_err, smc.log_evidence_err)

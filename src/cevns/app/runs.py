@@ -38,7 +38,7 @@ from ..spec.config import config_to_toml
 from ..errors import ConfigError, RunFolderError, interrupt_guard
 from ..inference.fitting import FitResult, fit, load_fit
 from ..inference.results import FIT_FILES
-from ..inference.samplers import points_phrase
+from ..inference.samplers import min_dimensions, points_phrase
 from ..io import (atomic_savefig, atomic_write_json, atomic_write_text, read_record, record_problem, sha256_file,
                   verify_checksums)
 from ..model import Model
@@ -234,12 +234,13 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
         _log(f"[{scenario.name}] {resolved['sampler']}: {len(names)} sampled parameters ({len(model.poi_names)} of interest, "
              f"{len(model.parameter_names) - len(model.poi_names)} nuisances {nuisances}), {points_phrase(resolved['sampler'], resolved['nlive'])}, "
              f"seed {settings.seed}", verbose)
-        prior_only = model.prior_only_names(nuisances)
-        if prior_only and len(prior_only) < len(names):
+        prior_only = sampler_view(model, data, nuisances, min_dimensions(resolved["sampler"]))[3]
+        if prior_only:
             _log(f"[{scenario.name}] {', '.join(prior_only)}: the likelihood does not depend on them; drawn from the prior, "
                  f"not sampled", verbose)
         if not mpi.is_root:
-            serve(mpi.comm, sampler_view(model, data, nuisances)[2])  # what rank 0's fit samples (inference.fitting)
+            # what rank 0's fit samples (cevns.inference.fitting.fit)
+            serve(mpi.comm, sampler_view(model, data, nuisances, min_dimensions(resolved["sampler"]))[2])
             return None
         if mpi.size > 1:
             pool = MPIPool(mpi.comm)

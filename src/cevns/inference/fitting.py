@@ -18,7 +18,7 @@ from ..errors import ConfigError
 from ..model.protocol import SampledModel
 from ..model.sampler_view import sampler_view
 from .results import EFFECTIVE_NSI_FLAVORS, SCHEMA_VERSION, FitResult, add_effective_nsi, load_fit  # noqa: F401  (re-exported)
-from .samplers import default_sampler_settings
+from .samplers import default_sampler_settings, min_dimensions
 from .weights import equal_weight_samples
 
 
@@ -52,9 +52,10 @@ def fit(model: SampledModel, data: np.ndarray, *, sampler: str | None = None, nu
     if data.ndim != 1:
         raise ConfigError("fit takes one data set of shape (K,)")
     names = model.sampled_names(nuisances)
-    seen, prior, likelihood, prior_only = sampler_view(model, data, nuisances)
-    defaults = default_sampler_settings(len(seen), nuisances == "sampled", fast, sampler)
+    # the sampler chosen for the full dimension, as cevns fit chooses it (cevns.app.runs), whatever is left out
+    defaults = default_sampler_settings(len(names), nuisances == "sampled", fast, sampler)
     sampler = defaults["sampler"]
+    seen, prior, likelihood, prior_only = sampler_view(model, data, nuisances, min_dimensions(sampler))
     n_live = n_live if n_live is not None else defaults["n_live"]
     tolerance = tolerance if tolerance is not None else defaults["tolerance"]
     output = run_sampler(sampler, seen, prior, likelihood,

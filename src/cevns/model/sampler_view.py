@@ -63,16 +63,18 @@ class SamplerPrior:
         return self.model.prior_transform(full, self.nuisances, self.centers)[:, self.keep]
 
 
-def sampler_view(model, data: np.ndarray, nuisances: str) -> tuple[list[str], SamplerPrior, SamplerLikelihood, list[str]]:  # noqa: ANN001
+def sampler_view(model, data: np.ndarray, nuisances: str, min_sampled: int = 1,  # noqa: ANN001
+                 ) -> tuple[list[str], SamplerPrior, SamplerLikelihood, list[str]]:
     """(names, prior transform, likelihood, prior-only names) a sampler sees for one data set: every sampled parameter
     but those the likelihood does not depend on (:meth:`cevns.model.Model.prior_only_names`), whose posterior is their
     prior; the likelihood evaluates the full model with those at their prior medians (any value gives the same
-    numbers). The fit and its MPI workers (cevns.app.runs) take the same view."""
+    numbers). All of them where fewer than ``min_sampled`` would be left (the sampler's minimum,
+    cevns.inference.samplers.min_dimensions). The fit and its MPI workers (cevns.app.runs) take the same view."""
     names = model.sampled_names(nuisances)
     prior, likelihood = model.sampler_prior(nuisances, data), model.sampler_likelihood(data, nuisances)
     only = getattr(model, "prior_only_names", None)  # a SampledModel without it: every parameter sampled
     dropped = only(nuisances) if only is not None else []
-    if not dropped or len(dropped) == len(names):  # nothing to leave out, or nothing left to sample
+    if not dropped or len(names) - len(dropped) < max(min_sampled, 1):  # nothing to leave out, or too little left
         return names, prior, likelihood, []
     keep = np.array([i for i, name in enumerate(names) if name not in dropped], dtype=np.intp)
     fill = prior(np.full((1, len(names)), 0.5))[0]

@@ -129,12 +129,18 @@ def default_sampler_settings(n_dim: int, nuisances_sampled: bool, fast: bool, sa
 
 # -- the entry point ------------------------------------------------------------------------------------
 
+def min_dimensions(backend: str) -> int:
+    """The fewest sampled parameters ``backend`` runs on: nautilus 2 ("Cannot run Nautilus with less than 2
+    parameters"), the others 1."""
+    return 2 if backend == "nautilus" else 1
+
+
 def _validate(backend: str, ndim: int, n_live: int, tolerance: float, seed: int) -> None:
     if backend not in SAMPLERS:
         raise ConfigError(f"unknown sampler {backend!r}; choose one of {', '.join(SAMPLERS)}")
     if isinstance(n_live, bool) or not isinstance(n_live, (int, np.integer)):
         raise ConfigError(f"n_live must be an integer, got {n_live!r}", field="n_live")
-    if backend == "nautilus" and ndim < 2:
+    if ndim < min_dimensions(backend):
         raise ConfigError(f"nautilus needs at least 2 free parameters, got {ndim}; use sampler smc or dynesty", field="sampler")
     need = min_live_points(backend, ndim)
     if n_live < need:
