@@ -234,13 +234,13 @@ def run_fit(scenario: Scenario, out: str | Path, settings: FitSettings, pool=Non
         _log(f"[{scenario.name}] {resolved['sampler']}: {len(names)} sampled parameters ({len(model.poi_names)} of interest, "
              f"{len(model.parameter_names) - len(model.poi_names)} nuisances {nuisances}), {points_phrase(resolved['sampler'], resolved['nlive'])}, "
              f"seed {settings.seed}", verbose)
-        prior_only = sampler_view(model, data, nuisances, min_dimensions(resolved["sampler"]))[3]
+        # what rank 0's fit samples (cevns.inference.fitting.fit): a worker rank evaluates the same view
+        _, _, view_likelihood, prior_only = sampler_view(model, data, nuisances, min_dimensions(resolved["sampler"]))
         if prior_only:
             _log(f"[{scenario.name}] {', '.join(prior_only)}: the likelihood does not depend on them; drawn from the prior, "
                  f"not sampled", verbose)
         if not mpi.is_root:
-            # what rank 0's fit samples (cevns.inference.fitting.fit)
-            serve(mpi.comm, sampler_view(model, data, nuisances, min_dimensions(resolved["sampler"]))[2])
+            serve(mpi.comm, view_likelihood)
             return None
         if mpi.size > 1:
             pool = MPIPool(mpi.comm)

@@ -141,7 +141,8 @@ def _validate(backend: str, ndim: int, n_live: int, tolerance: float, seed: int)
     if isinstance(n_live, bool) or not isinstance(n_live, (int, np.integer)):
         raise ConfigError(f"n_live must be an integer, got {n_live!r}", field="n_live")
     if ndim < min_dimensions(backend):
-        raise ConfigError(f"nautilus needs at least 2 free parameters, got {ndim}; use sampler smc or dynesty", field="sampler")
+        raise ConfigError(f"{backend} needs at least {min_dimensions(backend)} free parameters, got {ndim}; use sampler smc "
+                          "or dynesty", field="sampler")
     need = min_live_points(backend, ndim)
     if n_live < need:
         raise ConfigError(f"n_live {n_live} is too small for {backend} with {ndim} free parameters: need at least {need}", field="n_live")
