@@ -337,17 +337,17 @@ def _write(tmp_path, name, text):
 
 
 def test_free_norm_prior_broad_gaussian_is_integrated_out(tmp_path):
-    """[fit] free_norm_prior = "broad-gaussian": the steady-state normalisation of CsI 2021 (flat on [0.5, 1.5] by
-    default, sampled) becomes N(1, 0.5) and is Laplace-marginalized; the Laplace marginal agrees with the
+    """[fit] free_norm_prior = "broad-gaussian" (set by coherent-csi-2021-4p): the steady-state normalisation of CsI
+    2021 (flat on [0.5, 1.5] with "flat", sampled) becomes N(1, 0.5) and is Laplace-marginalized; the Laplace marginal agrees with the
     importance-sampled exact nuisance integral (a second method) at couplings on and off the SM."""
     from cevns.errors import ConfigError
     from cevns.model import Model
     from cevns.builders.scenario import Scenario
 
-    flat = Model.from_scenario(Scenario.load("coherent-csi-2021-4p"))
+    flat = Model.from_scenario(Scenario.load(_write(tmp_path, "flat.toml", 'base = "coherent-csi-2021-4p"\nname = "f"\n'
+                                                    '[fit]\nfree_norm_prior = "flat"\n')))
     assert flat.kinds["ss_CsI-2021"] == "normfactor" and "ss_CsI-2021" in flat.sampled_names("marginalized")
-    path = _write(tmp_path, "gauss.toml", 'base = "coherent-csi-2021-4p"\nname = "g"\n[fit]\nfree_norm_prior = "broad-gaussian"\n')
-    model = Model.from_scenario(Scenario.load(path))
+    model = Model.from_scenario(Scenario.load("coherent-csi-2021-4p"))  # the built-in sets "broad-gaussian"
     ss = next(p for p in model.parameters if p.name == "ss_CsI-2021")
     assert model.kinds["ss_CsI-2021"] == "normsys" and ss.center == 1.0 and ss.sigma == 0.5
     assert model.sampled_names("marginalized") == ["eps_u_ee", "eps_d_ee", "eps_u_mumu", "eps_d_mumu"]

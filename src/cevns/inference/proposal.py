@@ -23,6 +23,12 @@ weights ``L / q`` are at most ``L / alpha``.
   ``dy/du = 1 / (u (1 - u))`` per axis, i.e. ``q_u(u) = q_y(y) / p_y(y)`` with ``p_y`` the
   logistic density (the uniform prior seen in ``y``); it is computed from ``y``, never from the
   rounded ``u``.
+
+Every mixture is fitted by EM seeded by k-means++ in coordinates whitened by the points' weighted
+covariance (``seeding = "whitened"``) or scaled per axis (``"axes"``, the default). A band across
+the cube is long along a diagonal: scaled per axis, its length dominates the distances and the seeds
+spread along the bands instead of across them, so two parallel bands a tenth of the cube apart share
+components; whitened, the distances are affine invariant (docs/sampling.md, "Whitened seeds").
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ MIXTURE_BLOCK = 16384
 MIN_COMPONENT_POINTS = 2.0
 #: The proposals ``SMCSettings.proposal`` may name.
 PROPOSALS = ("cube", "logit", "logit-t")
+#: The k-means++ seedings of :func:`fit_mixture` (``SMCSettings.seeding``).
+SEEDINGS = ("axes", "whitened")
 
 
 def logsumexp_rows(a: np.ndarray) -> np.ndarray:
@@ -128,14 +136,17 @@ def _mixture(mass: np.ndarray, means: np.ndarray, cov: np.ndarray, dof: float | 
 
 
 def fit_mixture(x: np.ndarray, weights: np.ndarray | None, n_components: int, rng: np.random.Generator,
-                n_iter: int = 100, tol: float = 1e-4, dof: float | None = None) -> tuple[GaussianMixture, float]:
+                n_iter: int = 100, tol: float = 1e-4, dof: float | None = None,
+                seeding: str = "axes") -> tuple[GaussianMixture, float]:
     """Weighted EM for a Gaussian mixture (Dempster, Laird & Rubin 1977), k-means++ seeding
     (Arthur & Vassilvitskii 2007); with ``dof`` a Student-t mixture with those degrees of freedom
     (Peel & McLachlan 2000: the E step also gives each point the latent scale
     ``(dof + d) / (dof + Mahalanobis^2)``, which weights the means and scale matrices). Returns the
     mixture and its mean weighted log-likelihood.
 
-    Stops when the mean log-likelihood gains less than ``tol``. Covariances get a ridge of 1e-6 of
+    ``seeding``: k-means++ distances in coordinates scaled per axis (``"axes"``) or whitened by the points'
+    weighted covariance (``"whitened"``: affine invariant; module docstring). Stops when the mean
+    log-likelihood gains less than ``tol``. Covariances get a ridge of 1e-6 of
     the data's variance per axis (keeps components of duplicated, resampled particles invertible);
     components left with less than 2 (d + 1) points' worth of weight are dropped.
     """
@@ -148,7 +159,13 @@ def fit_mixture(x: np.ndarray, weights: np.ndarray | None, n_components: int, rn
     min_mass = MIN_COMPONENT_POINTS * (d + 1) / n_eff
     k_max = max(1, min(n_components, int(n_eff // (MIN_COMPONENT_POINTS * (d + 1)))))
     # k-means++ seeding, weighted
-    scaled = x / np.sqrt(var_all)
+    if seeding == "whitened":  # x -> L^-1 (x - mean) with L L^T the weighted covariance (ridge as the components')
+        cov_all = ((x - mean_all).T * w) @ (x - mean_all) + ridge
+        scaled = np.linalg.solve(np.linalg.cholesky(cov_all), (x - mean_all).T).T
+    elif seeding == "axes":
+        scaled = x / np.sqrt(var_all)
+    else:
+        raise ValueError(f"unknown seeding {seeding!r}; one of {', '.join(SEEDINGS)}")
     centres = [scaled[rng.choice(n, p=w)]]
     dist = np.sum((scaled - centres[0]) ** 2, axis=1)
     for _ in range(1, k_max):
@@ -233,12 +250,13 @@ class DefensiveProposal:
 
 
 def fit_proposal(u: np.ndarray, weights: np.ndarray | None, kind: str, n_components: int, widen: float, alpha: float,
-                 dof: float, rng: np.random.Generator) -> DefensiveProposal:
+                 dof: float, rng: np.random.Generator, seeding: str = "axes") -> DefensiveProposal:
     """The stage-2 proposal fitted to cube points ``u`` with ``weights`` (None: equal; the final tempered
     particles, or the importance draws so far with their weights L / q: population Monte Carlo)."""
     if kind not in PROPOSALS:
         raise ValueError(f"unknown proposal {kind!r}; one of {', '.join(PROPOSALS)}")
     logit = kind != "cube"
     x = special.logit(np.clip(u, 1e-12, 1.0 - 1e-12)) if logit else u
-    mixture = fit_mixture(x, weights, n_components, rng, n_iter=100, tol=1e-4, dof=dof if kind == "logit-t" else None)[0]
+    mixture = fit_mixture(x, weights, n_components, rng, n_iter=100, tol=1e-4, dof=dof if kind == "logit-t" else None,
+                          seeding=seeding)[0]
     return DefensiveProposal(mixture.widened(widen), alpha, logit)
