@@ -41,6 +41,7 @@ from scipy.spatial import cKDTree
 
 from .evaluation import HistosysFloor
 from .modes import ModeCache, local_start
+from .newton_steps import EXACT_HESSIAN_RCOND, definite as exact_definite  # noqa: F401 (the constant: its home)
 from .point_cache import PointCache
 from .modifiers import MODIFIERS, PER_POINT_KINDS
 from .parameters import code4p_templates
@@ -53,9 +54,6 @@ NEWTON_KINDS = (*PER_POINT_KINDS, "histosys")
 #: Floors of the Poisson terms, the same as the general path's (cevns.model.laplace).
 LAMBDA_FLOOR = 1e-300
 WEIGHT_FLOOR = 1e-150
-#: Relative size of the smallest eigenvalue of -H (to the largest) below which the exact Hessian is not used for
-#: the step (the Gauss-Newton one, negative definite by construction, is): a guard against near-singular steps.
-EXACT_HESSIAN_RCOND = 1e-10
 #: Warm starts (:meth:`NewtonPlan.modes`), a call's first points: every WARM_START_STRIDE-th point is solved from the
 #: constraint centres, the others in waves, each as large as the points solved before it (at least WAVE_POINTS), from
 #: a local fit (a quadratic or a plane) through the modes of solved points near it in warm key
@@ -519,8 +517,7 @@ class NewtonPlan:
                 exact = np.where(finite[:, None, None], exact, -np.eye(self.m))
                 gauss_newton = np.where(finite[:, None, None], gauss_newton, 0.0)
                 gradient = np.where(finite[:, None], gradient, 0.0)
-            eig = np.linalg.eigvalsh(-exact)
-            definite = eig[:, 0] > EXACT_HESSIAN_RCOND * np.abs(eig[:, -1])
+            definite = exact_definite(-exact)
             system = np.where(definite[:, None, None], -exact, -(gauss_newton - np.diag(inv_var)))
             step = np.linalg.solve(system, gradient[..., None])[..., 0]
             decrement = 0.5 * np.sum(gradient * step, axis=1)
