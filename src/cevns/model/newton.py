@@ -167,6 +167,7 @@ class NewtonPlan:
             self.block_sizes[key] = self.block_sizes.get(key, 0) + count
             self.padded[key] |= count > 0 and (group.bins.start, group.bins.stop) != key
         self.cache = ModeCache(self.m, REMEMBERED_POINTS)
+        self.shape_indices = tuple(dict.fromkeys(t.modifier.index for g in groups for t in g.shapes))
 
     def __getstate__(self) -> dict:  # a pickled model (a process pool's copy) starts with an empty cache
         return self.__dict__ | {"cache": ModeCache(self.m, REMEMBERED_POINTS)}
@@ -205,6 +206,7 @@ class NewtonPlan:
         lam = None
         states = []
         cache = PointCache(full)
+        cache.code4p_all(self.shape_indices, (0,))
         for group, nominal in zip(self.groups, nominals, strict=True):
             s = np.ones((n, len(group.scalars)))
             for j, term in enumerate(group.scalars):
@@ -281,6 +283,7 @@ class NewtonPlan:
         rows = dict.fromkeys(self.block_sizes, 0)
         curvature = np.zeros((n, m, m))
         cache = PointCache(full)
+        cache.code4p_all(self.shape_indices, (1, 2))
         for group, state, key in zip(self.groups, states, self.block_of, strict=True):
             s, sigma, factors, masks, prefix = state["s"], state["sigma"], state["h"], state["masks"], state["prefix"]
             w_g = w[:, group.bins]
