@@ -331,8 +331,8 @@ class NewtonPlan:
                 if masks[a] is not None:
                     x[masks[a]] = 0.0
                 y = x @ templates.T  # (n, 4): sums of X against [S, A, u, d]
-                wr = np.einsum("nt,nt->n", c1, y)
-                curvature[:, pa, pa] += sigma * np.einsum("nt,nt->n", c2, y)
+                wr = _rowdot(c1, y)
+                curvature[:, pa, pa] += sigma * _rowdot(c2, y)
                 for j, p in scalar_terms:  # d^2 / d s_p d alpha_a = s_p' prod_{q != p} s_q R_a
                     value = slopes[j] * wr
                     curvature[:, p, pa] += value
@@ -349,7 +349,7 @@ class NewtonPlan:
                                 u = u * h
                         if masks[b] is not None:
                             u = np.where(masks[b], 0.0, u)
-                        value = sigma * np.einsum("nt,nt->n", cache.code4p(group.shapes[b].modifier.index, 1),
+                        value = sigma * _rowdot(cache.code4p(group.shapes[b].modifier.index, 1),
                                                   u @ group.shapes[b].templates.T)
                         curvature[:, pa, pb] += value
                         curvature[:, pb, pa] += value
@@ -526,13 +526,19 @@ class NewtonPlan:
             decrement = 0.5 * np.sum(gradient * step, axis=1)
             moving = (decrement >= decrement_tolerance) & finite
             # fraction to the boundary on the linearised counts: at most 0.9 of the way to lambda = 0
-            delta = np.zeros_like(lam)
+            delta = None
             for bins, vectors, coeff in jacobian:
-                delta[:, bins] += (np.einsum("nvm,nm->nv", coeff, step)[:, None, :] @ vectors)[:, 0]
-            safe = np.maximum(lam, LAMBDA_FLOOR)
+                part = (np.einsum("nvm,nm->nv", coeff, step)[:, None, :] @ vectors)[:, 0]
+                if delta is None and bins == slice(0, lam.shape[1]):  # one block over all bins: no zeros to add to
+                    delta = part
+                else:
+                    delta = np.zeros_like(lam) if delta is None else delta
+                    delta[:, bins] += part
+            # the largest alpha <= 1 with lambda + alpha delta >= 0.1 lambda in every bin, from the most negative
+            # relative change (two passes over the bins instead of five; a NaN row, which does not move, gets 1)
             with np.errstate(divide="ignore", invalid="ignore"):
-                limits = np.where(delta < 0, -0.9 * safe / delta, np.inf)
-            alpha = np.minimum(1.0, limits.min(axis=1))
+                lowest = np.min(delta / np.maximum(lam, LAMBDA_FLOOR), axis=1) if delta is not None else np.zeros(len(lam))
+                alpha = np.where(lowest < 0, np.minimum(1.0, -0.9 / lowest), 1.0)
             moving &= np.max(np.abs(alpha[:, None] * step), axis=1) >= step_tolerance
             converged[active[~moving & finite]] = True
             if not moving.any():
@@ -541,7 +547,7 @@ class NewtonPlan:
             rows = active[keep]
             nu, step, alpha, base = nu[keep], step[keep], alpha[keep], current[keep]
             d_m, c_m = rows_of(data, rows), rows_of(centers, rows)
-            noms = [nominal[keep] for nominal in nominals]
+            noms = nominals if keep.size == len(moving) else [nominal[keep] for nominal in nominals]
             trial = full[rows]
             trial[:, idx] = nu + alpha[:, None] * step
             lam_t, states_t = self._counts(trial, noms)
