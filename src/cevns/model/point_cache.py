@@ -41,28 +41,28 @@ class PointCache:
         than the arithmetic)."""
         if not indices:
             return
-        alpha = self.full[:, list(indices)]
+        alpha = self.full[:, list(indices)].T  # (parameters, n): each parameter's coefficients a contiguous (n, 4) block
         inside, above, below = np.abs(alpha) <= 1.0, alpha > 1.0, alpha < -1.0
         a2 = alpha**2
         for order in orders:
-            c = np.zeros((alpha.shape[0], 4 + (order == 0), alpha.shape[1]))  # order 0: [1, c] (with_one)
-            t = c[:, 1:] if order == 0 else c
+            c = np.zeros((*alpha.shape, 4 + (order == 0)))  # order 0: [1, c] (with_one)
+            t = c[..., 1:] if order == 0 else c
             if order == 0:
-                c[:, 0] = 1.0
-                t[:, 0] = np.where(inside, alpha, 0.0)
-                t[:, 1] = np.where(inside, a2 * (15.0 + a2 * (3.0 * a2 - 10.0)), 0.0)
-                t[:, 2] = np.where(above, alpha, 0.0)
-                t[:, 3] = np.where(below, alpha, 0.0)
+                c[..., 0] = 1.0
+                t[..., 0] = np.where(inside, alpha, 0.0)
+                t[..., 1] = np.where(inside, a2 * (15.0 + a2 * (3.0 * a2 - 10.0)), 0.0)
+                t[..., 2] = np.where(above, alpha, 0.0)
+                t[..., 3] = np.where(below, alpha, 0.0)
             elif order == 1:
-                t[:, 0] = inside
-                t[:, 1] = np.where(inside, alpha * (30.0 + a2 * (18.0 * a2 - 40.0)), 0.0)
-                t[:, 2] = above
-                t[:, 3] = below
+                t[..., 0] = inside
+                t[..., 1] = np.where(inside, alpha * (30.0 + a2 * (18.0 * a2 - 40.0)), 0.0)
+                t[..., 2] = above
+                t[..., 3] = below
             else:
-                t[:, 1] = np.where(inside, 30.0 + a2 * (90.0 * a2 - 120.0), 0.0)
+                t[..., 1] = np.where(inside, 30.0 + a2 * (90.0 * a2 - 120.0), 0.0)
             for j, index in enumerate(indices):
-                self.values[("code4p", index, order, order == 0)] = np.ascontiguousarray(c[:, :, j])
-        highest, lowest = alpha.max(axis=0, initial=0.0), alpha.min(axis=0, initial=0.0)
+                self.values[("code4p", index, order, order == 0)] = c[j]
+        highest, lowest = alpha.max(axis=1, initial=0.0), alpha.min(axis=1, initial=0.0)
         for j, index in enumerate(indices):
             self.values[("extremes", index)] = (highest[j], lowest[j])
 
