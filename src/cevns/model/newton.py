@@ -535,9 +535,10 @@ class NewtonPlan:
                     delta = np.zeros_like(lam) if delta is None else delta
                     delta[:, bins] += part
             # the largest alpha <= 1 with lambda + alpha delta >= 0.1 lambda in every bin, from the most negative
-            # relative change (two passes over the bins instead of five; a NaN row, which does not move, gets 1)
+            # relative change (two passes over the bins instead of five; fmin skips a NaN bin, as np.where did)
             with np.errstate(divide="ignore", invalid="ignore"):
-                lowest = np.min(delta / np.maximum(lam, LAMBDA_FLOOR), axis=1) if delta is not None else np.zeros(len(lam))
+                lowest = (np.fmin.reduce(delta / np.maximum(lam, LAMBDA_FLOOR), axis=1) if delta is not None
+                          else np.zeros(len(lam)))
                 alpha = np.where(lowest < 0, np.minimum(1.0, -0.9 / lowest), 1.0)
             moving &= np.max(np.abs(alpha[:, None] * step), axis=1) >= step_tolerance
             converged[active[~moving & finite]] = True
