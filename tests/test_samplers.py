@@ -209,6 +209,7 @@ def test_scenario_sampler_field():
         ("smc", {"tolerance": -1.0}, "tolerance"),
         ("smc", {"options": {"n_sweepz": 2}}, "unknown smc option"),
         ("smc", {"options": {"n_sweeps": 0}}, "invalid SMC setting n_sweeps"),
+        ("smc", {"options": {"seeding": "diagonal"}}, "invalid SMC setting seeding = 'diagonal'; one of axes, whitened"),
         ("nautilus", {"options": {"n_sweeps": 2}}, "unknown nautilus option"),
         ("nautilus", {"names": ["a"]}, "nautilus needs at least 2 free parameters"),
         ("emcee", {}, "unknown sampler"),

@@ -138,7 +138,8 @@ class SMCSettings:
     #: k-means++ seeding of every mixture fit (tempering and importance stage; cevns.inference.proposal):
     #: ``"axes"`` (distances in coordinates scaled per axis) or ``"whitened"`` (by the points' covariance: affine
     #: invariant). Measured on the measured releases' 4-D fits (docs/sampling.md, "Whitened seeds"): importance
-    #: ESS / draws coherent-csi-2021-4p (5-D) 0.09-0.15 -> 0.34-0.38, coherent-lar-2020-4p 0.38-0.43 -> 0.50-0.51;
+    #: ESS / draws at --fast, seeds 0-2: coherent-csi-2021-4p 0.09-0.15 -> 0.34-0.38 (5-D; 0.07-0.23 -> 0.44-0.49 in 4-D),
+    #: coherent-lar-2020-4p 0.38-0.43 -> 0.50-0.51;
     #: "axes" stays the default so that the paper's fits give the same numbers at the same seed.
     seeding: str = "axes"
     #: Refits of the final proposal to the weighted importance draws so far (population Monte Carlo), after the
@@ -194,7 +195,9 @@ class SMCSettings:
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
-            raise ValueError(f"invalid SMC setting {bad[0]} = {getattr(self, bad[0])!r}")
+            choices = {"proposal": PROPOSALS, "seeding": SEEDINGS}.get(bad[0])
+            raise ValueError(f"invalid SMC setting {bad[0]} = {getattr(self, bad[0])!r}"
+                             + (f"; one of {', '.join(choices)}" if choices else ""))
 
 
 #: Settings for posteriors that are bands across the prior box with an expensive likelihood (the measured

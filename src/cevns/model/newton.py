@@ -172,6 +172,11 @@ class NewtonPlan:
     def __getstate__(self) -> dict:  # a pickled model (a process pool's copy) starts with an empty cache
         return self.__dict__ | {"cache": ModeCache(self.m, REMEMBERED_POINTS)}
 
+    def __setstate__(self, state: dict) -> None:  # a plan pickled before shape_indices existed (a dynesty checkpoint)
+        self.__dict__.update(state)
+        if "shape_indices" not in state:
+            self.shape_indices = tuple(dict.fromkeys(t.modifier.index for g in self.groups for t in g.shapes))
+
     @classmethod
     def of(cls, model) -> NewtonPlan | None:  # noqa: ANN001
         if model.constrained_indices.size == 0 or model._linear_nuisances or model.physics_grids:
@@ -536,7 +541,7 @@ class NewtonPlan:
                     delta[:, bins] += part
             # the largest alpha <= 1 with lambda + alpha delta >= 0.1 lambda in every bin, from the most negative
             # relative change (two passes over the bins instead of five; fmin skips a NaN bin, as np.where did)
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 lowest = (np.fmin.reduce(delta / np.maximum(lam, LAMBDA_FLOOR), axis=1) if delta is not None
                           else np.zeros(len(lam)))
                 alpha = np.where(lowest < 0, np.minimum(1.0, -0.9 / lowest), 1.0)
