@@ -11,9 +11,10 @@ Two stages, both vectorized over particles (the likelihood is always called on a
    reweighted, resampled (systematic resampling) and moved by a few Metropolis-Hastings
    sweeps that leave pi_b invariant. A sweep is two moves:
 
-   * an *independence* move whose proposal is a Gaussian mixture fitted (weighted EM) to the
-     reweighted particles: it jumps between modes, so the mass of each mode follows the
-     target's (the "mixture proposal" of population Monte Carlo / independent MH);
+   * an *independence* move whose proposal is a Gaussian mixture fitted (weighted EM, k-means++
+     seeds per axis or whitened: ``SMCSettings.seeding``) to the reweighted particles: it jumps
+     between modes, so the mass of each mode follows the target's (the "mixture proposal" of
+     population Monte Carlo / independent MH);
    * a *random-walk* move, Gaussian with the covariance of the particle's mixture component
      (scale adapted towards 23% acceptance; Roberts, Gelman & Gilks, Ann. Appl. Prob. 7
      (1997) 110), with the exact Hastings correction when the component changes.
