@@ -5,6 +5,7 @@ proposal densities are the densities the draws come from (Z = mean(L / q) unbias
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -112,6 +113,23 @@ def test_whitened_seeds_fit_four_band_crossings(w, seed):
     out = run_smc(identity, toy, 4, SMCSettings(n_particles=1000, target_error=0.02, adapt=1, seeding="whitened"), seed=seed)
     assert out.log_evidence == pytest.approx(toy.log_z, abs=4 * out.log_evidence_err + 0.002)
     assert out.stats["efficiency"] > 0.45 and out.stats["khat"] < 0.5 and out.stats["attempts"] == 1
+
+
+@pytest.mark.parametrize(("w", "seed"), [(0.03, 1), (0.003, 2)])
+def test_a_larger_pool_for_the_first_proposal(w, seed):
+    """final_sweeps: 4 extra sweeps at b = 1 and the first proposal fitted to the particles after each of the last 6
+    sweeps. The four band crossings at widths 0.03 and 0.003: log Z exact within 4 standard errors (+ 0.002), ESS
+    above half the draws, no retry, and the extra sweeps' calls paid in the tempering. Measured, seeds 1-3 at each
+    width: ESS / draws 0.55-0.59 against 0.49-0.53 without, log Z within 1.6 standard errors."""
+    toy = Bands("four", w)
+    settings = SMCSettings(n_particles=1000, target_error=0.02, seeding="whitened")
+    out = run_smc(identity, toy, 4, replace(settings, final_sweeps=4), seed=seed)
+    assert out.log_evidence == pytest.approx(toy.log_z, abs=4 * out.log_evidence_err + 0.002)
+    assert out.stats["efficiency"] > 0.5 and out.stats["khat"] < 0.5 and out.stats["attempts"] == 1
+    plain = run_smc(identity, toy, 4, settings, seed=seed)
+    assert out.stats["calls_tempering"] > plain.stats["calls_tempering"] + 4 * 1000  # 2 moves per sweep, most inside
+    with pytest.raises(ValueError, match="final_sweeps"):
+        SMCSettings(final_sweeps=-1)
 
 
 def test_whitened_seeding_is_affine_invariant_and_splits_parallel_bands():
