@@ -35,31 +35,17 @@ class PointCache:
         return self.values[key]
 
     def code4p_all(self, indices: tuple[int, ...], orders: tuple[int, ...]) -> None:
-        """:meth:`code4p` of several shape parameters and orders at once (the same formulas as
-        :func:`cevns.model.parameters.code4p_coefficients`, elementwise on an (n, parameters) array: one set of array
-        operations per call instead of one per parameter and order, which on the argon release's small blocks cost more
-        than the arithmetic)."""
+        """:meth:`code4p` of several shape parameters and orders at once: one call of
+        :func:`cevns.model.parameters.code4p_coefficients` on all their values (as the general path's evaluation does),
+        instead of one per parameter and order, which on the argon release's small blocks cost more than the
+        arithmetic. Each parameter's coefficients are a contiguous (n, 4) block (order 0: (n, 5), [1, c])."""
         if not indices:
             return
-        alpha = self.full[:, list(indices)].T  # (parameters, n): each parameter's coefficients a contiguous (n, 4) block
-        inside, above, below = np.abs(alpha) <= 1.0, alpha > 1.0, alpha < -1.0
-        a2 = alpha**2
+        alpha = self.full[:, list(indices)].T  # (parameters, n)
         for order in orders:
-            c = np.zeros((*alpha.shape, 4 + (order == 0)))  # order 0: [1, c] (with_one)
-            t = c[..., 1:] if order == 0 else c
-            if order == 0:
-                c[..., 0] = 1.0
-                t[..., 0] = np.where(inside, alpha, 0.0)
-                t[..., 1] = np.where(inside, a2 * (15.0 + a2 * (3.0 * a2 - 10.0)), 0.0)
-                t[..., 2] = np.where(above, alpha, 0.0)
-                t[..., 3] = np.where(below, alpha, 0.0)
-            elif order == 1:
-                t[..., 0] = inside
-                t[..., 1] = np.where(inside, alpha * (30.0 + a2 * (18.0 * a2 - 40.0)), 0.0)
-                t[..., 2] = above
-                t[..., 3] = below
-            else:
-                t[..., 1] = np.where(inside, 30.0 + a2 * (90.0 * a2 - 120.0), 0.0)
+            c = code4p_coefficients(alpha.reshape(-1), order).reshape(*alpha.shape, 4)
+            if order == 0:  # with_one
+                c = np.concatenate([np.ones((*alpha.shape, 1)), c], axis=2)
             for j, index in enumerate(indices):
                 self.values[("code4p", index, order, order == 0)] = c[j]
         highest, lowest = alpha.max(axis=1, initial=0.0), alpha.min(axis=1, initial=0.0)
