@@ -357,7 +357,7 @@ def _tempering(target: _Target, ndim: int, settings: SMCSettings, rng: np.random
     beta, log_z = 0.0, 0.0
     scale = 2.38 / math.sqrt(ndim)  # Roberts, Gelman & Gilks (1997) optimal random-walk scale
     betas, acc_ind, acc_rw = [], [], []
-    pool = []  # the particles after each sweep at b = 1, when final_sweeps > 0
+    final_states = []  # the particles after each sweep at b = 1, when final_sweeps > 0
     while beta < 1.0:
         new_beta = _next_temperature(log_l, beta, settings.ess_fraction)
         finite = np.isfinite(log_l)
@@ -408,7 +408,7 @@ def _tempering(target: _Target, ndim: int, settings: SMCSettings, rng: np.random
             # Robbins-Monro step towards 23% acceptance, between sweeps (each sweep's kernel is fixed)
             scale *= math.exp(rate - 0.234)
             if settings.final_sweeps and beta >= 1.0:
-                pool.append(u.copy())
+                final_states.append(u.copy())
         if progress is not None:
             progress("tempering", beta, f"temperature {len(betas)}: beta = {beta:.3g}, "
                      f"acceptance {acc_ind[-1]:.2f} (mixture) / {acc_rw[-1]:.2f} (walk), "
@@ -416,8 +416,8 @@ def _tempering(target: _Target, ndim: int, settings: SMCSettings, rng: np.random
                      time.perf_counter() - t0)
     stats = {"n_temperatures": len(betas), "acceptance_mixture_final": acc_ind[-1], "acceptance_walk_final": acc_rw[-1],
              "acceptance_mixture_mean": float(np.mean(acc_ind)), "acceptance_walk_mean": float(np.mean(acc_rw))}
-    if pool:  # the points the first importance proposal is fitted to (only that uses them)
-        u = np.concatenate(pool)
+    if final_states:  # the points the first importance proposal is fitted to (only that uses them)
+        u = np.concatenate(final_states)
     return u, log_l, log_z, stats
 
 
